@@ -1,0 +1,1 @@
+//! tower layers for brownout (work in progress).

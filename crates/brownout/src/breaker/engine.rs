@@ -1,0 +1,507 @@
+//! The breaker's shared state and its state machine.
+//!
+//! Hot paths touch only the packed [`Word`] (and, when open, `open_until`):
+//! a closed admission is one load, a success with no failures pending writes
+//! nothing, a failure is one compare-and-swap, an open rejection is one load
+//! plus a coarse clock read. Everything else (transitions, half-open slots,
+//! sliding windows) runs under the `cold` mutex, and listeners are told after
+//! it is released.
+
+use std::sync::Weak;
+use std::time::Duration;
+
+use super::backoff::{Jitter, open_duration};
+use super::state::{BreakerState, Word};
+use super::window::{Window, WindowCounts};
+use super::{Outcome, Transition};
+use crate::clock::{ClockSource, Nanos};
+use crate::config::{BreakerConfig, Policy};
+use crate::error::Rejected;
+use crate::nanos::duration_to_u64;
+use crate::sync::{AtomicU64, Mutex, Ordering};
+
+/// Told about every transition, after the breaker's lock is released.
+pub(crate) trait TransitionListener: Send + Sync {
+    fn on_transition(&self, breaker: &Shared, transition: Transition);
+}
+
+/// What an admitted call remembers: the state and generation it was admitted
+/// in, and when it started (only read when slow calls are detected).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ticket {
+    epoch: u64,
+    started: Nanos,
+}
+
+impl Ticket {
+    fn state(self) -> BreakerState {
+        Word::from_raw(self.epoch).state()
+    }
+}
+
+/// Half-open trial accounting for the current generation.
+#[derive(Debug, Default)]
+struct Trials {
+    in_flight: u32,
+    successes: u32,
+    deadline: Nanos,
+}
+
+/// State that only changes under the lock.
+#[derive(Debug)]
+struct Cold {
+    window: Option<Window>,
+    trials: Trials,
+    reopens: u32,
+    last_transition: Option<Transition>,
+    jitter: Jitter,
+}
+
+/// Transitions made under the lock, announced after it (at most two per operation).
+#[derive(Default)]
+struct Announce([Option<Transition>; 2]);
+
+impl Announce {
+    fn push(&mut self, t: Transition) {
+        if let Some(slot) = self.0.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(t);
+        }
+    }
+}
+
+/// One breaker's state, shared by every clone of its [`Breaker`](super::Breaker).
+pub(crate) struct Shared {
+    word: AtomicU64,
+    open_until: AtomicU64,
+    pub(crate) name: &'static str,
+    pub(crate) config: BreakerConfig,
+    pub(crate) clock: ClockSource,
+    slow_nanos: u64,
+    cold: Mutex<Cold>,
+    listener: Option<Weak<dyn TransitionListener>>,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        name: &'static str,
+        config: BreakerConfig,
+        clock: ClockSource,
+        listener: Option<Weak<dyn TransitionListener>>,
+    ) -> Shared {
+        let window = config.uses_window().then(|| match config.window_duration {
+            Some(span) => Window::time(duration_to_u64(span)),
+            None => Window::count(config.window),
+        });
+        let seed = clock.now().as_u64() ^ (name.as_ptr() as u64).rotate_left(32);
+        Shared {
+            word: AtomicU64::new(Word::INITIAL.raw()),
+            open_until: AtomicU64::new(0),
+            name,
+            slow_nanos: config.slow_call_duration.map_or(0, duration_to_u64),
+            cold: Mutex::new(Cold {
+                window,
+                trials: Trials::default(),
+                reopens: 0,
+                last_transition: None,
+                jitter: Jitter::new(seed),
+            }),
+            config,
+            clock,
+            listener,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn word(&self) -> Word {
+        Word::from_raw(self.word.load(Ordering::Acquire))
+    }
+
+    #[inline]
+    fn ticket(&self, word: Word) -> Ticket {
+        let started = if self.slow_nanos == 0 {
+            Nanos::ZERO
+        } else {
+            self.clock.now()
+        };
+        Ticket {
+            epoch: word.epoch(),
+            started,
+        }
+    }
+
+    fn rejected(&self, state: BreakerState, retry_after: Duration) -> Rejected {
+        Rejected {
+            dependency: self.name,
+            state,
+            retry_after,
+        }
+    }
+
+    /// Asks to let one call through.
+    #[inline]
+    pub(crate) fn acquire(&self) -> Result<Ticket, Rejected> {
+        let word = self.word();
+        match word.state() {
+            BreakerState::Closed | BreakerState::Disabled => Ok(self.ticket(word)),
+            BreakerState::Open => {
+                let now = self.clock.now_coarse();
+                let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
+                if now < until {
+                    return Err(self.rejected(BreakerState::Open, until.saturating_since(now)));
+                }
+                self.acquire_cold()
+            }
+            BreakerState::HalfOpen | BreakerState::ForcedOpen => self.acquire_cold(),
+        }
+    }
+
+    #[cold]
+    fn acquire_cold(&self) -> Result<Ticket, Rejected> {
+        let now = self.clock.now();
+        let mut announce = Announce::default();
+        let result = {
+            let mut cold = self.cold.lock();
+            let word = self.word();
+            match word.state() {
+                BreakerState::Closed | BreakerState::Disabled => Ok(self.ticket(word)),
+                BreakerState::ForcedOpen => Err(self.rejected(
+                    BreakerState::ForcedOpen,
+                    self.config.recovery_timeout,
+                )),
+                BreakerState::Open => {
+                    let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
+                    if now < until {
+                        Err(self.rejected(BreakerState::Open, until.saturating_since(now)))
+                    } else {
+                        let half = self.transition(&mut cold, word, BreakerState::HalfOpen, now);
+                        announce.push(half.1);
+                        cold.trials.in_flight = 1;
+                        Ok(self.ticket(half.0))
+                    }
+                }
+                BreakerState::HalfOpen => self.admit_trial(&mut cold, word, now, &mut announce),
+            }
+        };
+        self.announce(announce);
+        result
+    }
+
+    fn admit_trial(
+        &self,
+        cold: &mut Cold,
+        word: Word,
+        now: Nanos,
+        announce: &mut Announce,
+    ) -> Result<Ticket, Rejected> {
+        if now >= cold.trials.deadline {
+            // The trials did not all answer in time: they count as failed.
+            let (_, t) = self.reopen(cold, word, now);
+            announce.push(t);
+            let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
+            return Err(self.rejected(BreakerState::Open, until.saturating_since(now)));
+        }
+        let trials = &mut cold.trials;
+        if trials.in_flight + trials.successes < self.config.half_open_max_calls {
+            trials.in_flight += 1;
+            Ok(self.ticket(word))
+        } else {
+            Err(self.rejected(BreakerState::HalfOpen, Duration::ZERO))
+        }
+    }
+
+    /// Records the outcome of an admitted call.
+    #[inline]
+    pub(crate) fn record(&self, ticket: Ticket, outcome: Outcome) {
+        let failed = match outcome {
+            Outcome::Ignore => return self.release(ticket),
+            Outcome::Success => false,
+            Outcome::Failure => true,
+        };
+        let slow = self.slow_nanos != 0
+            && duration_to_u64(self.clock.now().saturating_since(ticket.started)) >= self.slow_nanos;
+        match ticket.state() {
+            BreakerState::Closed if self.lock_free_policy() => {
+                if failed {
+                    self.count_failure(ticket);
+                } else {
+                    self.clear_failures(ticket);
+                }
+            }
+            BreakerState::Closed => self.record_windowed(ticket, failed, slow),
+            BreakerState::HalfOpen => self.record_trial(ticket, failed || slow),
+            // Disabled counts nothing; open states admit no calls.
+            _ => {}
+        }
+    }
+
+    /// A permit dropped without an outcome: a failure if unwinding from a
+    /// panic, otherwise nothing recorded and the half-open slot given back.
+    pub(crate) fn abandon(&self, ticket: Ticket) {
+        if std::thread::panicking() {
+            self.record(ticket, Outcome::Failure);
+        } else {
+            self.release(ticket);
+        }
+    }
+
+    fn release(&self, ticket: Ticket) {
+        if ticket.state() == BreakerState::HalfOpen {
+            let mut cold = self.cold.lock();
+            if self.word().epoch() == ticket.epoch {
+                cold.trials.in_flight = cold.trials.in_flight.saturating_sub(1);
+            }
+        }
+    }
+
+    #[inline]
+    fn lock_free_policy(&self) -> bool {
+        self.slow_nanos == 0 && self.config.policy == Policy::ConsecutiveFailures
+    }
+
+    #[inline]
+    fn clear_failures(&self, ticket: Ticket) {
+        let mut word = self.word();
+        while word.failures() != 0 && word.epoch() == ticket.epoch {
+            match self.cas(word, word.with_failures(0)) {
+                Ok(()) => return,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    fn count_failure(&self, ticket: Ticket) {
+        let mut word = self.word();
+        while word.epoch() == ticket.epoch {
+            let failures = u64::from(word.failures()) + 1;
+            if failures >= u64::from(self.config.failure_threshold) {
+                return self.trip(ticket);
+            }
+            match self.cas(word, word.with_failures(failures)) {
+                Ok(()) => return,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    fn trip(&self, ticket: Ticket) {
+        let mut announce = Announce::default();
+        {
+            let mut cold = self.cold.lock();
+            let word = self.word();
+            if word.epoch() == ticket.epoch {
+                let now = self.clock.now();
+                announce.push(self.transition(&mut cold, word, BreakerState::Open, now).1);
+            }
+        }
+        self.announce(announce);
+    }
+
+    #[cold]
+    fn record_windowed(&self, ticket: Ticket, failed: bool, slow: bool) {
+        let mut announce = Announce::default();
+        {
+            let mut cold = self.cold.lock();
+            let word = self.word();
+            if word.epoch() != ticket.epoch {
+                return;
+            }
+            let now = self.clock.now();
+            let mut trip = false;
+            if self.config.policy == Policy::ConsecutiveFailures {
+                let failures = if failed { u64::from(word.failures()) + 1 } else { 0 };
+                trip |= failures >= u64::from(self.config.failure_threshold);
+                // Under the lock nobody else moves the generation; retry only on racing counts.
+                let mut current = word;
+                while let Err(actual) = self.cas(current, current.with_failures(failures)) {
+                    current = actual;
+                }
+            }
+            if let Some(window) = cold.window.as_mut() {
+                window.record(now, failed, slow);
+                let counts = window.counts(now);
+                trip |= self.rates_trip(counts);
+            }
+            if trip {
+                announce.push(self.transition(&mut cold, word, BreakerState::Open, now).1);
+            }
+        }
+        self.announce(announce);
+    }
+
+    fn rates_trip(&self, counts: WindowCounts) -> bool {
+        if counts.calls < self.config.minimum_calls || counts.calls == 0 {
+            return false;
+        }
+        let calls = f64::from(counts.calls);
+        let failure_rate = f64::from(counts.failures) / calls;
+        let slow_rate = f64::from(counts.slow_calls) / calls;
+        (self.config.policy == Policy::FailureRate
+            && failure_rate >= self.config.failure_rate_threshold)
+            || (self.slow_nanos != 0 && slow_rate >= self.config.slow_call_rate_threshold)
+    }
+
+    fn record_trial(&self, ticket: Ticket, failed: bool) {
+        let mut announce = Announce::default();
+        {
+            let mut cold = self.cold.lock();
+            let word = self.word();
+            if word.epoch() != ticket.epoch {
+                return; // a trial of an earlier half-open: never moves the state machine
+            }
+            let now = self.clock.now();
+            cold.trials.in_flight = cold.trials.in_flight.saturating_sub(1);
+            if failed {
+                announce.push(self.reopen(&mut cold, word, now).1);
+            } else {
+                cold.trials.successes += 1;
+                if cold.trials.successes >= self.config.half_open_max_calls {
+                    let closed = self.transition(&mut cold, word, BreakerState::Closed, now);
+                    announce.push(closed.1);
+                }
+            }
+        }
+        self.announce(announce);
+    }
+
+    /// Re-opens a half-open breaker, backing off the open time.
+    fn reopen(&self, cold: &mut Cold, word: Word, now: Nanos) -> (Word, Transition) {
+        cold.reopens = cold.reopens.saturating_add(1);
+        self.transition(cold, word, BreakerState::Open, now)
+    }
+
+    /// Half-open trials past their deadline re-open the breaker even when no
+    /// call asks for permission (driven by probes and snapshots).
+    pub(crate) fn expire_trials(&self) {
+        let mut announce = Announce::default();
+        {
+            let mut cold = self.cold.lock();
+            let word = self.word();
+            let now = self.clock.now();
+            if word.state() == BreakerState::HalfOpen && now >= cold.trials.deadline {
+                announce.push(self.reopen(&mut cold, word, now).1);
+            }
+        }
+        self.announce(announce);
+    }
+
+    /// Moves to `to` by hand (force open, disable, reset). Always starts a new
+    /// generation, so a reset clears counters even when already closed.
+    pub(crate) fn force(&self, to: BreakerState) {
+        let mut announce = Announce::default();
+        {
+            let mut cold = self.cold.lock();
+            let word = self.word();
+            if to == BreakerState::Closed {
+                cold.reopens = 0;
+            }
+            let now = self.clock.now();
+            announce.push(self.transition(&mut cold, word, to, now).1);
+        }
+        self.announce(announce);
+    }
+
+    /// Publishes a new generation in `to`. Caller holds the lock, so the
+    /// generation cannot move under it; only failure counts can race.
+    fn transition(
+        &self,
+        cold: &mut Cold,
+        from: Word,
+        to: BreakerState,
+        now: Nanos,
+    ) -> (Word, Transition) {
+        let next = from.next(to);
+        match to {
+            BreakerState::Open => {
+                let unit = cold.jitter.next_unit();
+                let open_for = open_duration(&self.config, cold.reopens, unit);
+                let until = now.saturating_add(open_for).as_u64();
+                self.open_until.store(until, Ordering::Release);
+            }
+            BreakerState::HalfOpen => {
+                cold.trials = Trials {
+                    in_flight: 0,
+                    successes: 0,
+                    deadline: now.saturating_add(self.config.half_open_timeout()),
+                };
+            }
+            BreakerState::Closed => cold.reopens = 0,
+            BreakerState::ForcedOpen | BreakerState::Disabled => {}
+        }
+        if let Some(window) = cold.window.as_mut() {
+            window.clear();
+        }
+        let mut current = from;
+        while let Err(actual) = self.cas(current, next) {
+            current = actual;
+        }
+        let transition = Transition {
+            from: from.state(),
+            to,
+            at: now,
+        };
+        cold.last_transition = Some(transition);
+        (next, transition)
+    }
+
+    #[inline]
+    fn cas(&self, current: Word, new: Word) -> Result<(), Word> {
+        self.word
+            .compare_exchange_weak(current.raw(), new.raw(), Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| ())
+            .map_err(Word::from_raw)
+    }
+
+    fn announce(&self, announce: Announce) {
+        for transition in announce.0.into_iter().flatten() {
+            if transition.from == transition.to {
+                continue;
+            }
+            crate::events::breaker_transition(self.name, transition);
+            if let Some(listener) = self.listener.as_ref().and_then(Weak::upgrade) {
+                listener.on_transition(self, transition);
+            }
+        }
+    }
+
+    /// Counts and timings for snapshots.
+    pub(crate) fn observe(&self) -> Observed {
+        let cold = self.cold.lock();
+        let now = self.clock.now();
+        let word = self.word();
+        let retry_after = match word.state() {
+            BreakerState::Open => Some(
+                Nanos::from_u64(self.open_until.load(Ordering::Acquire)).saturating_since(now),
+            ),
+            BreakerState::ForcedOpen => Some(self.config.recovery_timeout),
+            _ => None,
+        };
+        Observed {
+            word,
+            window: cold.window.as_ref().map(|w| w.counts(now)),
+            trials_in_flight: cold.trials.in_flight,
+            retry_after,
+            last_transition: cold.last_transition,
+            now,
+        }
+    }
+}
+
+/// A consistent read of a breaker's cold state.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Observed {
+    pub(crate) word: Word,
+    pub(crate) window: Option<WindowCounts>,
+    pub(crate) trials_in_flight: u32,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) last_transition: Option<Transition>,
+    pub(crate) now: Nanos,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Breaker")
+            .field("name", &self.name)
+            .field("word", &self.word())
+            .finish_non_exhaustive()
+    }
+}

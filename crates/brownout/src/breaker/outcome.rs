@@ -1,0 +1,31 @@
+//! What a finished call means to its breaker.
+
+/// The classification of one call's result.
+///
+/// ```
+/// use brownout::Outcome;
+///
+/// assert_eq!(Outcome::of_result(&Ok::<(), ()>(())), Outcome::Success);
+/// assert_eq!(Outcome::of_result(&Err::<(), _>("boom")), Outcome::Failure);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The dependency answered well.
+    Success,
+    /// The dependency failed: counts toward opening, re-opens a half-open breaker.
+    Failure,
+    /// Not the dependency's fault (e.g. a 404, a cancelled request): records
+    /// nothing and gives back a half-open slot.
+    Ignore,
+}
+
+impl Outcome {
+    /// The default classifier: `Ok` is a success, `Err` a failure.
+    #[inline]
+    pub fn of_result<T, E>(result: &Result<T, E>) -> Outcome {
+        match result {
+            Ok(_) => Outcome::Success,
+            Err(_) => Outcome::Failure,
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Permission to make one call, and the obligation to report how it went.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::Outcome;
+use super::engine::{Shared, Ticket};
+
+/// The bookkeeping shared by both permit types: report once, or on drop
+/// report nothing (or a failure while unwinding from a panic).
+struct Guard<S: AsRef<Shared>> {
+    shared: S,
+    ticket: Ticket,
+    armed: bool,
+}
+
+impl<S: AsRef<Shared>> Guard<S> {
+    #[inline]
+    fn finish(&mut self, outcome: Outcome) {
+        self.armed = false;
+        self.shared.as_ref().record(self.ticket, outcome);
+    }
+}
+
+impl<S: AsRef<Shared>> Drop for Guard<S> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.armed {
+            self.shared.as_ref().abandon(self.ticket);
+        }
+    }
+}
+
+impl AsRef<Shared> for &Shared {
+    fn as_ref(&self) -> &Shared {
+        self
+    }
+}
+
+macro_rules! permit_methods {
+    () => {
+        /// The call succeeded.
+        #[inline]
+        pub fn success(mut self) {
+            self.0.finish(Outcome::Success);
+        }
+
+        /// The call failed: counts toward opening; re-opens a half-open breaker.
+        #[inline]
+        pub fn failure(mut self) {
+            self.0.finish(Outcome::Failure);
+        }
+
+        /// The outcome says nothing about the dependency: record nothing and
+        /// give back the half-open slot. Dropping the permit does the same.
+        #[inline]
+        pub fn ignore(mut self) {
+            self.0.finish(Outcome::Ignore);
+        }
+
+        /// Records a classified outcome.
+        #[inline]
+        pub fn record(mut self, outcome: Outcome) {
+            self.0.finish(outcome);
+        }
+
+        /// The dependency this permit is for.
+        #[must_use]
+        pub fn dependency(&self) -> &str {
+            self.0.shared.as_ref().name
+        }
+    };
+}
+
+/// Permission for one call, borrowed from its [`Breaker`](crate::Breaker).
+///
+/// Report the outcome with [`success`](Permit::success),
+/// [`failure`](Permit::failure) or [`ignore`](Permit::ignore). Dropped without
+/// an outcome (a cancelled future, an early return) it records nothing and
+/// gives back its half-open slot; dropped while a panic unwinds it records a
+/// failure.
+#[must_use = "report the call's outcome; dropping the permit records nothing"]
+pub struct Permit<'a>(Guard<&'a Shared>);
+
+impl<'a> Permit<'a> {
+    #[inline]
+    pub(crate) fn new(shared: &'a Shared, ticket: Ticket) -> Self {
+        Permit(Guard {
+            shared,
+            ticket,
+            armed: true,
+        })
+    }
+
+    permit_methods!();
+}
+
+/// A [`Permit`] that owns a handle to its breaker, for futures that must be `'static`.
+#[must_use = "report the call's outcome; dropping the permit records nothing"]
+pub struct OwnedPermit(Guard<Arc<Shared>>);
+
+impl OwnedPermit {
+    #[inline]
+    pub(crate) fn new(shared: Arc<Shared>, ticket: Ticket) -> Self {
+        OwnedPermit(Guard {
+            shared,
+            ticket,
+            armed: true,
+        })
+    }
+
+    permit_methods!();
+}
+
+impl fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit")
+            .field("dependency", &self.dependency())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for OwnedPermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedPermit")
+            .field("dependency", &self.dependency())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,68 @@
+//! Graceful degradation for Rust services.
+//!
+//! Every external dependency gets a weighted circuit breaker. Breaker states
+//! fold into one health score (0–100), the score picks one of five
+//! [`Level`]s, and the level switches features on and off, so a service sheds
+//! optional work step by step and heals itself when dependencies return.
+//!
+//! ```
+//! use brownout::{DegradationManager, Level};
+//!
+//! let manager = DegradationManager::from_toml_str(r#"
+//!     [dependencies.openai]
+//!     weight = 50
+//!     failure_threshold = 5
+//!     recovery_timeout = "30s"
+//!
+//!     [dependencies.database]
+//!     weight = 50
+//!
+//!     [features.ai_suggestions]
+//!     min_level = "OPTIMAL"
+//!     requires = ["openai"]
+//! "#)?;
+//!
+//! let openai = manager.breaker("openai").expect("configured above");
+//! for _ in 0..5 {
+//!     let _ = openai.call_sync(|| Err::<String, _>("503 from upstream"));
+//! }
+//! assert_eq!(manager.health_score(), 50.0);
+//! assert_eq!(manager.level(), Level::Minimal);
+//! assert!(!manager.is_enabled("ai_suggestions"));
+//! # Ok::<(), brownout::ConfigError>(())
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `tracing` | yes | breaker transitions and level changes as `tracing` events (target `brownout`) |
+//!
+//! # How it works
+#![doc = include_str!("../../../docs/semantics.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod breaker;
+pub mod clock;
+mod config;
+mod error;
+mod events;
+mod level;
+mod manager;
+mod nanos;
+mod sync;
+
+pub use breaker::{
+    Breaker, BreakerSnapshot, BreakerState, OwnedPermit, Outcome, Permit, Transition,
+    TransitionSnapshot, WindowCounts,
+};
+pub use config::{
+    BreakerConfig, Config, DependencyConfig, FeatureConfig, LevelsConfig, MAX_FAILURE_THRESHOLD,
+    MAX_WINDOW, Policy,
+};
+pub use error::{ConfigError, Error, Rejected, UnknownFeature};
+pub use level::{Level, ParseLevelError};
+pub use manager::{
+    DegradationManager, DependencySnapshot, FeatureGate, FeatureSnapshot, ManagerBuilder,
+    OverrideSnapshot, Snapshot,
+};

@@ -1,0 +1,147 @@
+//! Code-first construction of a [`DegradationManager`].
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Weak};
+
+use super::DegradationManager;
+use super::core::{Core, Dependency};
+use super::features::FeatureSlot;
+use crate::breaker::Breaker;
+use crate::breaker::engine::TransitionListener;
+use crate::clock::{Clock, ClockSource};
+use crate::config::{Config, DependencyConfig, FeatureConfig, LevelsConfig};
+use crate::error::ConfigError;
+use crate::sync::AtomicBool;
+
+/// Builds a [`DegradationManager`]; every input goes through the same
+/// validation as a TOML [`Config`].
+///
+/// ```
+/// use brownout::{DegradationManager, DependencyConfig, FeatureConfig, Level};
+/// use brownout::clock::ManualClock;
+///
+/// let clock = ManualClock::new();
+/// let manager = DegradationManager::builder()
+///     .clock(clock.clone())
+///     .dependency("redis", DependencyConfig::new(15.0))
+///     .feature("hot_cache", FeatureConfig::new(Level::Degraded).requires("redis"))
+///     .build()?;
+/// assert!(manager.is_enabled("hot_cache"));
+/// # Ok::<(), brownout::ConfigError>(())
+/// ```
+#[derive(Debug, Default)]
+#[must_use = "a builder does nothing until .build()"]
+pub struct ManagerBuilder {
+    config: Config,
+    dependencies: Vec<(String, DependencyConfig)>,
+    features: Vec<(String, FeatureConfig)>,
+    clock: ClockSource,
+}
+
+impl ManagerBuilder {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts from a whole configuration (replacing any given before).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Reads time from `clock`; clones of a [`ManualClock`](crate::clock::ManualClock) share one time.
+    pub fn clock<C: Clock>(mut self, clock: C) -> Self {
+        self.clock = ClockSource::new(clock);
+        self
+    }
+
+    /// Sets the level thresholds and anti-flapping settings.
+    pub fn levels(mut self, levels: LevelsConfig) -> Self {
+        self.config.levels = levels;
+        self
+    }
+
+    /// Adds a dependency; a name given twice is an error at [`build`](Self::build).
+    pub fn dependency(mut self, name: impl Into<String>, config: DependencyConfig) -> Self {
+        self.dependencies.push((name.into(), config));
+        self
+    }
+
+    /// Adds a feature; a name given twice is an error at [`build`](Self::build).
+    pub fn feature(mut self, name: impl Into<String>, config: FeatureConfig) -> Self {
+        self.features.push((name.into(), config));
+        self
+    }
+
+    /// Validates everything and builds the manager.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first invalid field or duplicate name.
+    pub fn build(self) -> Result<DegradationManager, ConfigError> {
+        let mut config = self.config;
+        merge(&mut config.dependencies, self.dependencies, "dependencies")?;
+        merge(&mut config.features, self.features, "features")?;
+        config.validate()?;
+        let clock = self.clock;
+        let mut error = None;
+        let core = Arc::new_cyclic(|weak: &Weak<Core>| {
+            let listener: Weak<dyn TransitionListener> = weak.clone();
+            let mut dependencies = Vec::with_capacity(config.dependencies.len());
+            for (name, dep) in &config.dependencies {
+                match Breaker::build(
+                    name,
+                    dep.breaker.clone(),
+                    clock.clone(),
+                    Some(listener.clone()),
+                ) {
+                    Ok(breaker) => dependencies.push(Dependency {
+                        breaker,
+                        weight: dep.weight,
+                        max_level_when_open: dep.max_level_when_open,
+                    }),
+                    Err(e) => error = Some(e),
+                }
+            }
+            let features = config
+                .features
+                .iter()
+                .map(|(name, f)| {
+                    let requires = f
+                        .requires
+                        .iter()
+                        .filter_map(|r| config.dependencies.keys().position(|d| d == r))
+                        .collect();
+                    Arc::new(FeatureSlot {
+                        name: name.as_str().into(),
+                        min_level: f.min_level,
+                        requires,
+                        enabled: AtomicBool::new(false),
+                    })
+                })
+                .collect();
+            Core::new(dependencies, features, config.levels.clone(), clock.clone())
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        core.recompute(None);
+        Ok(DegradationManager::from_core(core))
+    }
+}
+
+fn merge<T>(
+    into: &mut BTreeMap<String, T>,
+    extra: Vec<(String, T)>,
+    table: &str,
+) -> Result<(), ConfigError> {
+    for (name, value) in extra {
+        if into.contains_key(&name) {
+            return Err(ConfigError::new(
+                format!("{table}.{name}"),
+                "duplicate name",
+            ));
+        }
+        into.insert(name, value);
+    }
+    Ok(())
+}

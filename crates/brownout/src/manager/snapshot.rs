@@ -1,0 +1,98 @@
+//! A serialisable view of the whole manager.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::core::Core;
+use crate::breaker::BreakerSnapshot;
+use crate::level::Level;
+use crate::sync::Ordering;
+
+/// Everything the manager knows, at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// The health score, 0 to 100.
+    pub score: f64,
+    /// The effective level.
+    pub level: Level,
+    /// The level from the score alone (with caps and anti-flapping).
+    pub computed_level: Level,
+    /// The manual override, if one is in force.
+    #[serde(rename = "override")]
+    pub override_level: Option<OverrideSnapshot>,
+    /// One entry per dependency, in name order.
+    pub dependencies: Vec<DependencySnapshot>,
+    /// One entry per feature, in name order.
+    pub features: Vec<FeatureSnapshot>,
+}
+
+/// A manual level in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OverrideSnapshot {
+    /// The forced level.
+    pub level: Level,
+    /// Time left, if it expires (milliseconds in JSON).
+    #[serde(
+        rename = "expires_in_ms",
+        serialize_with = "crate::breaker::snapshot_opt_millis"
+    )]
+    pub expires_in: Option<Duration>,
+}
+
+/// One dependency: its weight and its breaker.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DependencySnapshot {
+    /// Share of the health score.
+    pub weight: f64,
+    /// The level cap while open, if any.
+    pub max_level_when_open: Option<Level>,
+    /// The breaker's state, counts and timings.
+    #[serde(flatten)]
+    pub breaker: BreakerSnapshot,
+}
+
+/// One feature and whether it is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeatureSnapshot {
+    /// The feature's name.
+    pub name: String,
+    /// The lowest level at which it is on.
+    pub min_level: Level,
+    /// Whether it is on now.
+    pub enabled: bool,
+}
+
+impl Snapshot {
+    pub(crate) fn of(core: &Core) -> Snapshot {
+        let now = core.clock.now();
+        Snapshot {
+            score: core.score(),
+            level: core.level(),
+            computed_level: core.computed_level(),
+            override_level: core.overridden().map(|o| OverrideSnapshot {
+                level: o.level,
+                expires_in: o.until.map(|until| until.saturating_since(now)),
+            }),
+            dependencies: core
+                .dependencies
+                .iter()
+                .map(|d| DependencySnapshot {
+                    weight: d.weight,
+                    max_level_when_open: d.max_level_when_open,
+                    breaker: d.breaker.snapshot(),
+                })
+                .collect(),
+            features: core
+                .features
+                .iter()
+                .map(|f| FeatureSnapshot {
+                    name: f.name.to_string(),
+                    min_level: f.min_level,
+                    enabled: f.enabled.load(Ordering::Relaxed),
+                })
+                .collect(),
+        }
+    }
+}
