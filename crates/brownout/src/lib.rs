@@ -53,7 +53,7 @@ mod nanos;
 mod sync;
 
 pub use breaker::{
-    Breaker, BreakerSnapshot, BreakerState, OwnedPermit, Outcome, Permit, Transition,
+    Breaker, BreakerSnapshot, BreakerState, Outcome, OwnedPermit, Permit, Transition,
     TransitionSnapshot, WindowCounts,
 };
 pub use config::{
@@ -66,3 +66,8 @@ pub use manager::{
     DegradationManager, DependencySnapshot, FeatureGate, FeatureSnapshot, ManagerBuilder,
     OverrideSnapshot, Snapshot,
 };
+
+/// The README's quick start, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -60,7 +60,10 @@ mod tests {
     fn saturates_both_ways() {
         let t = Nanos::from_u64(10);
         assert_eq!(t.saturating_since(Nanos::from_u64(20)), Duration::ZERO);
-        assert_eq!(Nanos::MAX.saturating_add(Duration::from_secs(1)), Nanos::MAX);
+        assert_eq!(
+            Nanos::MAX.saturating_add(Duration::from_secs(1)),
+            Nanos::MAX
+        );
         assert_eq!(format!("{:?}", Nanos::from_u64(1_500_000_000)), "1.5s");
     }
 }

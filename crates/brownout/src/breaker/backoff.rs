@@ -60,7 +60,9 @@ mod tests {
     #[test]
     fn multiplies_and_caps() {
         let c = config(2.0, Some(35), 0.0);
-        let secs: Vec<u64> = (0..4).map(|k| open_duration(&c, k, 0.5).as_secs()).collect();
+        let secs: Vec<u64> = (0..4)
+            .map(|k| open_duration(&c, k, 0.5).as_secs())
+            .collect();
         assert_eq!(secs, [10, 20, 35, 35]);
         let c = config(1.0, None, 0.0);
         assert_eq!(open_duration(&c, 1000, 0.0), Duration::from_secs(10));

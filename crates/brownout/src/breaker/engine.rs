@@ -164,10 +164,9 @@ impl Shared {
             let word = self.word();
             match word.state() {
                 BreakerState::Closed | BreakerState::Disabled => Ok(self.ticket(word)),
-                BreakerState::ForcedOpen => Err(self.rejected(
-                    BreakerState::ForcedOpen,
-                    self.config.recovery_timeout,
-                )),
+                BreakerState::ForcedOpen => {
+                    Err(self.rejected(BreakerState::ForcedOpen, self.config.recovery_timeout))
+                }
                 BreakerState::Open => {
                     let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
                     if now < until {
@@ -218,7 +217,8 @@ impl Shared {
             Outcome::Failure => true,
         };
         let slow = self.slow_nanos != 0
-            && duration_to_u64(self.clock.now().saturating_since(ticket.started)) >= self.slow_nanos;
+            && duration_to_u64(self.clock.now().saturating_since(ticket.started))
+                >= self.slow_nanos;
         match ticket.state() {
             BreakerState::Closed if self.lock_free_policy() => {
                 if failed {
@@ -308,7 +308,11 @@ impl Shared {
             let now = self.clock.now();
             let mut trip = false;
             if self.config.policy == Policy::ConsecutiveFailures {
-                let failures = if failed { u64::from(word.failures()) + 1 } else { 0 };
+                let failures = if failed {
+                    u64::from(word.failures()) + 1
+                } else {
+                    0
+                };
                 trip |= failures >= u64::from(self.config.failure_threshold);
                 // Under the lock nobody else moves the generation; retry only on racing counts.
                 let mut current = word;
@@ -446,7 +450,12 @@ impl Shared {
     #[inline]
     fn cas(&self, current: Word, new: Word) -> Result<(), Word> {
         self.word
-            .compare_exchange_weak(current.raw(), new.raw(), Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange_weak(
+                current.raw(),
+                new.raw(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .map(|_| ())
             .map_err(Word::from_raw)
     }
@@ -469,9 +478,9 @@ impl Shared {
         let now = self.clock.now();
         let word = self.word();
         let retry_after = match word.state() {
-            BreakerState::Open => Some(
-                Nanos::from_u64(self.open_until.load(Ordering::Acquire)).saturating_since(now),
-            ),
+            BreakerState::Open => {
+                Some(Nanos::from_u64(self.open_until.load(Ordering::Acquire)).saturating_since(now))
+            }
             BreakerState::ForcedOpen => Some(self.config.recovery_timeout),
             _ => None,
         };

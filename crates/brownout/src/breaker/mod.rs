@@ -1,19 +1,4 @@
 //! One dependency's circuit breaker.
-//!
-//! ```
-//! use brownout::{Breaker, BreakerConfig, BreakerState, Error};
-//!
-//! let breaker = Breaker::new("database", BreakerConfig { failure_threshold: 3, ..Default::default() })?;
-//! for _ in 0..3 {
-//!     let _ = breaker.call_sync(|| Err::<(), _>("connection refused"));
-//! }
-//! assert_eq!(breaker.state(), BreakerState::Open);
-//! match breaker.call_sync(|| Ok::<_, &str>("never runs")) {
-//!     Err(Error::Rejected(r)) => assert!(r.retry_after() > std::time::Duration::ZERO),
-//!     other => panic!("expected a rejection, got {other:?}"),
-//! }
-//! # Ok::<(), brownout::ConfigError>(())
-//! ```
 
 mod backoff;
 pub(crate) mod engine;
@@ -27,13 +12,13 @@ mod window;
 use std::future::Future;
 use std::sync::{Arc, Weak};
 
+use self::engine::{Shared, TransitionListener};
 pub use self::outcome::Outcome;
 pub use self::permit::{OwnedPermit, Permit};
-pub use self::snapshot::{BreakerSnapshot, TransitionSnapshot};
 pub(crate) use self::snapshot::opt_millis as snapshot_opt_millis;
+pub use self::snapshot::{BreakerSnapshot, TransitionSnapshot};
 pub use self::state::BreakerState;
 pub use self::window::WindowCounts;
-use self::engine::{Shared, TransitionListener};
 use crate::clock::{Clock, ClockSource, MonotonicClock, Nanos};
 use crate::config::BreakerConfig;
 use crate::error::{ConfigError, Error, Rejected};
@@ -52,7 +37,22 @@ pub struct Transition {
 /// A circuit breaker for one dependency.
 ///
 /// Cheap to clone (clones share state), `Send + Sync`, and usable with or
-/// without an async runtime. See the [module docs](self) for an example.
+/// without an async runtime.
+///
+/// ```
+/// use brownout::{Breaker, BreakerConfig, BreakerState, Error};
+///
+/// let breaker = Breaker::new("database", BreakerConfig { failure_threshold: 3, ..Default::default() })?;
+/// for _ in 0..3 {
+///     let _ = breaker.call_sync(|| Err::<(), _>("connection refused"));
+/// }
+/// assert_eq!(breaker.state(), BreakerState::Open);
+/// match breaker.call_sync(|| Ok::<_, &str>("never runs")) {
+///     Err(Error::Rejected(r)) => assert!(r.retry_after() > std::time::Duration::ZERO),
+///     other => panic!("expected a rejection, got {other:?}"),
+/// }
+/// # Ok::<(), brownout::ConfigError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Breaker {
     shared: Arc<Shared>,
@@ -93,10 +93,6 @@ impl Breaker {
         Ok(Breaker {
             shared: Arc::new(shared),
         })
-    }
-
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.shared
     }
 
     /// The dependency's name.

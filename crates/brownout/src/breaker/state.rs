@@ -128,7 +128,11 @@ impl Word {
     /// The same state and generation with another failure count (saturating).
     #[inline]
     pub(crate) const fn with_failures(self, failures: u64) -> Word {
-        let failures = if failures > FAILURES_MAX { FAILURES_MAX } else { failures };
+        let failures = if failures > FAILURES_MAX {
+            FAILURES_MAX
+        } else {
+            failures
+        };
         Word(self.epoch() | (failures << FAILURES_SHIFT))
     }
 

@@ -123,7 +123,10 @@ impl Window {
                 let current = now.as_u64() / *bucket_nanos;
                 let oldest = current.saturating_sub(TIME_BUCKETS - 1);
                 let mut sum = WindowCounts::default();
-                for b in buckets.iter().filter(|b| (oldest..=current).contains(&b.epoch)) {
+                for b in buckets
+                    .iter()
+                    .filter(|b| (oldest..=current).contains(&b.epoch))
+                {
                     sum.calls += b.counts.calls;
                     sum.failures += b.counts.failures;
                     sum.slow_calls += b.counts.slow_calls;

@@ -130,7 +130,11 @@ impl BreakerConfig {
 
     pub(crate) fn validate_at(&self, prefix: &str) -> Result<(), ConfigError> {
         let c = Check::new(prefix);
-        c.count("failure_threshold", self.failure_threshold, MAX_FAILURE_THRESHOLD)?;
+        c.count(
+            "failure_threshold",
+            self.failure_threshold,
+            MAX_FAILURE_THRESHOLD,
+        )?;
         c.count("window", self.window, MAX_WINDOW)?;
         c.count("minimum_calls", self.minimum_calls, u32::MAX)?;
         c.count("half_open_max_calls", self.half_open_max_calls, MAX_WINDOW)?;

@@ -71,7 +71,11 @@ impl LevelsConfig {
         ] {
             let (upper_name, upper, inclusive) = above;
             let in_range = value.is_finite() && value > 0.0;
-            let below_upper = if inclusive { value <= upper } else { value < upper };
+            let below_upper = if inclusive {
+                value <= upper
+            } else {
+                value < upper
+            };
             if !in_range || !below_upper {
                 let reason = if inclusive {
                     "must be in (0, 100]".to_owned()

@@ -40,8 +40,9 @@ fn refine(root: &toml::Value, path: &str, message: String) -> ConfigError {
             serde_path_to_error::deserialize::<_, BreakerConfig>(toml::Value::Table(breaker))
         {
             let inner_path = format!("{path}.{}", inner.path());
-            return key_error(&inner_path, &inner.inner().to_string())
-                .unwrap_or_else(|| ConfigError::new(inner_path, clean(&inner.inner().to_string())));
+            return key_error(&inner_path, &inner.inner().to_string()).unwrap_or_else(|| {
+                ConfigError::new(inner_path, clean(&inner.inner().to_string()))
+            });
         }
     }
     ConfigError::new(path.trim_start_matches('.'), clean(&message))

@@ -12,10 +12,15 @@ pub(crate) const TOLERANCE: f64 = 1e-9;
 /// The highest level whose threshold plus `bonus` the score reaches.
 #[must_use]
 pub(crate) fn level_for(score: f64, levels: &LevelsConfig, bonus: f64) -> Level {
-    [Level::Optimal, Level::Degraded, Level::Limited, Level::Minimal]
-        .into_iter()
-        .find(|&level| score + TOLERANCE >= levels.threshold(level) + bonus)
-        .unwrap_or(Level::Emergency)
+    [
+        Level::Optimal,
+        Level::Degraded,
+        Level::Limited,
+        Level::Minimal,
+    ]
+    .into_iter()
+    .find(|&level| score + TOLERANCE >= levels.threshold(level) + bonus)
+    .unwrap_or(Level::Emergency)
 }
 
 /// A manual level, with its expiry.
@@ -140,7 +145,10 @@ mod tests {
         // A dip cancels a pending upgrade; a downgrade is immediate.
         assert!(c.update(96.0, Level::Optimal, &levels, at(12)).is_some());
         assert_eq!(c.update(80.0, Level::Optimal, &levels, at(13)), None);
-        assert_eq!(c.update(96.0, Level::Optimal, &levels, at(14)), Some(at(24)));
+        assert_eq!(
+            c.update(96.0, Level::Optimal, &levels, at(14)),
+            Some(at(24))
+        );
         assert_eq!(c.update(65.0, Level::Optimal, &levels, at(15)), None);
         assert_eq!(c.computed(), Level::Limited);
     }
@@ -156,7 +164,10 @@ mod tests {
             until: Some(at(5)),
         }));
         assert_eq!(c.update(100.0, Level::Optimal, &levels, at(1)), Some(at(5)));
-        assert_eq!((c.effective(), c.computed()), (Level::Emergency, Level::Optimal));
+        assert_eq!(
+            (c.effective(), c.computed()),
+            (Level::Emergency, Level::Optimal)
+        );
         assert_eq!(c.update(100.0, Level::Optimal, &levels, at(5)), None);
         assert_eq!(c.effective(), Level::Optimal);
     }

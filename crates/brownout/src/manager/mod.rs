@@ -130,7 +130,9 @@ impl DegradationManager {
     pub fn is_enabled(&self, feature: &str) -> bool {
         self.core.refresh_if_due();
         match self.core.index.get(feature) {
-            Some(&i) => self.core.features[i].enabled.load(crate::sync::Ordering::Relaxed),
+            Some(&i) => self.core.features[i]
+                .enabled
+                .load(crate::sync::Ordering::Relaxed),
             None => {
                 self.core.warn_unknown(feature);
                 false

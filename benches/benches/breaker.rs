@@ -1,0 +1,106 @@
+//! Breaker paths: closed-state success, open-state rejection, two threads on
+//! one closed breaker; each next to the bare closure.
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::thread;
+use std::time::Duration;
+
+use brownout::clock::MonotonicClock;
+use brownout::{Breaker, BreakerConfig, BreakerState};
+use criterion::Criterion;
+
+fn work() -> Result<u64, &'static str> {
+    Ok(black_box(42))
+}
+
+fn closed_breaker() -> Breaker {
+    Breaker::with_clock("bench", BreakerConfig::default(), MonotonicClock).expect("valid config")
+}
+
+fn open_breaker() -> Breaker {
+    let config = BreakerConfig {
+        failure_threshold: 1,
+        recovery_timeout: Duration::from_secs(3600),
+        ..BreakerConfig::default()
+    };
+    let breaker = Breaker::new("bench-open", config).expect("valid config");
+    let _ = breaker.call_sync(|| Err::<(), _>("down"));
+    assert_eq!(breaker.state(), BreakerState::Open);
+    breaker
+}
+
+/// Runs `per_thread` calls on each of `threads` threads at once; returns the
+/// wall time, i.e. the time per call per thread times `per_thread`.
+#[allow(clippy::disallowed_methods)] // benches time themselves with the real clock
+fn parallel(threads: usize, per_thread: u64, f: impl Fn() + Sync) -> Duration {
+    let barrier = Barrier::new(threads);
+    let elapsed = thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    let start = std::time::Instant::now();
+                    for _ in 0..per_thread {
+                        f();
+                    }
+                    start.elapsed()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("bench thread"))
+            .max()
+            .unwrap_or_default()
+    });
+    elapsed
+}
+
+pub(crate) fn benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("breaker");
+
+    g.bench_function("closed_success/bare", |b| b.iter(work));
+    let closed = closed_breaker();
+    g.bench_function("closed_success/call_sync", |b| {
+        b.iter(|| closed.call_sync(work))
+    });
+    g.bench_function("closed_success/permit", |b| {
+        b.iter(|| match closed.try_acquire() {
+            Ok(permit) => {
+                let r = work();
+                permit.success();
+                r
+            }
+            Err(_) => Err("rejected"),
+        })
+    });
+
+    let open = open_breaker();
+    g.bench_function("open_rejection/call_sync", |b| {
+        b.iter(|| open.call_sync(work))
+    });
+
+    g.bench_function("two_threads/bare", |b| {
+        b.iter_custom(|iters| {
+            parallel(2, iters, || {
+                let _ = black_box(work());
+            })
+        })
+    });
+    g.bench_function("one_thread/call_sync", |b| {
+        b.iter_custom(|iters| {
+            parallel(1, iters, || {
+                let _ = black_box(closed.call_sync(work));
+            })
+        })
+    });
+    g.bench_function("two_threads/call_sync", |b| {
+        b.iter_custom(|iters| {
+            parallel(2, iters, || {
+                let _ = black_box(closed.call_sync(work));
+            })
+        })
+    });
+    g.finish();
+}
