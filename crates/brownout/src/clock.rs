@@ -91,16 +91,11 @@ impl Clock for ManualClock {
 
 /// The clock a breaker or manager holds: the system clock without a virtual
 /// call, or any other clock behind an `Arc`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) enum ClockSource {
+    #[default]
     System,
     Shared(Arc<dyn Clock>),
-}
-
-impl Default for ClockSource {
-    fn default() -> Self {
-        ClockSource::System
-    }
 }
 
 impl ClockSource {

@@ -20,6 +20,11 @@ use crate::error::Rejected;
 use crate::nanos::duration_to_u64;
 use crate::sync::{AtomicU64, Mutex, Ordering};
 
+/// How far the coarse clock may lag the precise one. Within this of the end
+/// of an open period the rejection path re-checks with the precise clock, so a
+/// caller that waits exactly `retry_after` is let through.
+const COARSE_SLACK: Duration = Duration::from_millis(10);
+
 /// Told about every transition, after the breaker's lock is released.
 pub(crate) trait TransitionListener: Send + Sync {
     fn on_transition(&self, breaker: &Shared, transition: Transition);
@@ -146,9 +151,11 @@ impl Shared {
             BreakerState::Open => {
                 let now = self.clock.now_coarse();
                 let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
-                if now < until {
-                    return Err(self.rejected(BreakerState::Open, until.saturating_since(now)));
+                let left = until.saturating_since(now);
+                if left > COARSE_SLACK {
+                    return Err(self.rejected(BreakerState::Open, left));
                 }
+                // Near the deadline the coarse clock may lag: decide on the precise one.
                 self.acquire_cold()
             }
             BreakerState::HalfOpen | BreakerState::ForcedOpen => self.acquire_cold(),
@@ -218,7 +225,7 @@ impl Shared {
         };
         let slow = self.slow_nanos != 0
             && duration_to_u64(self.clock.now().saturating_since(ticket.started))
-                >= self.slow_nanos;
+                > self.slow_nanos;
         match ticket.state() {
             BreakerState::Closed if self.lock_free_policy() => {
                 if failed {
@@ -333,7 +340,12 @@ impl Shared {
     }
 
     fn rates_trip(&self, counts: WindowCounts) -> bool {
-        if counts.calls < self.config.minimum_calls || counts.calls == 0 {
+        // A count window never holds more than `window` calls: a full one is enough.
+        let minimum = match self.config.window_duration {
+            None => self.config.minimum_calls.min(self.config.window),
+            Some(_) => self.config.minimum_calls,
+        };
+        if counts.calls < minimum || counts.calls == 0 {
             return false;
         }
         let calls = f64::from(counts.calls);
@@ -354,7 +366,8 @@ impl Shared {
             }
             let now = self.clock.now();
             cold.trials.in_flight = cold.trials.in_flight.saturating_sub(1);
-            if failed {
+            // Trials that have not all answered within half_open_timeout count as failed.
+            if failed || now >= cold.trials.deadline {
                 announce.push(self.reopen(&mut cold, word, now).1);
             } else {
                 cold.trials.successes += 1;
@@ -414,6 +427,8 @@ impl Shared {
         now: Nanos,
     ) -> (Word, Transition) {
         let next = from.next(to);
+        // Trial accounting belongs to one half-open generation.
+        cold.trials = Trials::default();
         match to {
             BreakerState::Open => {
                 let unit = cold.jitter.next_unit();

@@ -91,7 +91,7 @@ impl Window {
                 } else {
                     *filled += 1;
                 }
-                ring[*next] = u8::from(failed) * FAILED | u8::from(slow) * SLOW;
+                ring[*next] = (u8::from(failed) * FAILED) | (u8::from(slow) * SLOW);
                 totals.add(failed, slow);
                 *next = (*next + 1) % ring.len();
             }
@@ -192,7 +192,8 @@ mod tests {
         // Ten seconds later the 50 old successes are gone; only the failure remains.
         let c = w.counts(t(10));
         assert_eq!((c.calls, c.failures), (1, 1));
-        assert_eq!(w.counts(t(19)).calls, 1);
-        assert_eq!(w.counts(t(20)).calls, 0);
+        // Nothing T or more old stays: the failure goes when it is ten seconds old.
+        assert_eq!(w.counts(t(18)).calls, 1);
+        assert_eq!(w.counts(t(19)).calls, 0);
     }
 }
