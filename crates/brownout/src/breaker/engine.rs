@@ -224,8 +224,7 @@ impl Shared {
             Outcome::Failure => true,
         };
         let slow = self.slow_nanos != 0
-            && duration_to_u64(self.clock.now().saturating_since(ticket.started))
-                > self.slow_nanos;
+            && duration_to_u64(self.clock.now().saturating_since(ticket.started)) > self.slow_nanos;
         match ticket.state() {
             BreakerState::Closed if self.lock_free_policy() => {
                 if failed {

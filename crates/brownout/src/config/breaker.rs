@@ -60,6 +60,7 @@ pub struct BreakerConfig {
     #[serde(with = "duration::optional", skip_serializing_if = "Option::is_none")]
     pub window_duration: Option<Duration>,
     /// Calls the window must have seen before a rate can open the breaker. Default: 10.
+    /// A count window smaller than this opens once it is full.
     pub minimum_calls: u32,
     /// Failure rate, in (0, 1], at or above which `failure_rate` opens the breaker. Default: 0.5.
     pub failure_rate_threshold: f64,

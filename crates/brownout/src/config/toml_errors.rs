@@ -49,15 +49,29 @@ fn refine(root: &toml::Value, path: &str, message: String) -> ConfigError {
 }
 
 /// `unknown field `x`` and `missing field `x``: the key belongs in the path.
+///
+/// serde_path_to_error already ends the path of an unknown key with the key,
+/// except in a dependency table (its breaker keys are flattened, so serde
+/// reports them at the table); a missing key is always reported at its table.
 fn key_error(path: &str, message: &str) -> Option<ConfigError> {
-    for (prefix, reason) in [
-        ("unknown field `", "unknown key"),
-        ("missing field `", "missing required key"),
+    let mut segments = path.split('.');
+    let dependency_table = matches!(
+        (segments.next(), segments.next(), segments.next()),
+        (Some("dependencies"), Some(_), None)
+    );
+    for (prefix, reason, key_in_path) in [
+        ("unknown field `", "unknown key", !dependency_table),
+        ("missing field `", "missing required key", false),
     ] {
         if let Some(rest) = message.strip_prefix(prefix) {
             let key = rest.split('`').next().unwrap_or_default();
             let base = if path == "." { "" } else { path };
-            return Some(ConfigError::new(super::check::join(base, key), reason));
+            let path = if key_in_path {
+                base.to_owned()
+            } else {
+                super::check::join(base, key)
+            };
+            return Some(ConfigError::new(path, reason));
         }
     }
     None
