@@ -89,6 +89,43 @@ impl Clock for ManualClock {
     }
 }
 
+/// Time as tokio sees it (feature `tokio`): paused and advanced together with
+/// `tokio::time` in tests (`#[tokio::test(start_paused = true)]`,
+/// `tokio::time::advance`), so breakers, probes and timers move as one.
+///
+/// Clones share one origin.
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    origin: tokio::time::Instant,
+}
+
+#[cfg(feature = "tokio")]
+impl TokioClock {
+    /// A clock whose origin is tokio's now.
+    #[must_use]
+    pub fn new() -> Self {
+        TokioClock {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Default for TokioClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Clock for TokioClock {
+    fn now(&self) -> Nanos {
+        Nanos::from_u64(duration_to_u64(self.origin.elapsed()))
+    }
+}
+
 /// The clock a breaker or manager holds: the system clock without a virtual
 /// call, or any other clock behind an `Arc`.
 #[derive(Clone, Debug, Default)]

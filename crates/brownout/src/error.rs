@@ -129,6 +129,15 @@ impl ConfigError {
     }
 }
 
+/// [`spawn_background`](crate::DegradationManager::spawn_background) was
+/// called outside a tokio runtime.
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no tokio runtime: call spawn_background from within a tokio runtime")]
+#[non_exhaustive]
+pub struct NoRuntime;
+
 /// A feature name that the manager does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown feature `{name}`")]

@@ -51,21 +51,27 @@ mod level;
 mod manager;
 mod nanos;
 mod sync;
+mod telemetry;
 
 pub use breaker::{
     Breaker, BreakerSnapshot, BreakerState, Outcome, OwnedPermit, Permit, Transition,
     TransitionSnapshot, WindowCounts,
 };
 pub use config::{
-    BreakerConfig, Config, DependencyConfig, FeatureConfig, LevelsConfig, MAX_FAILURE_THRESHOLD,
-    MAX_WINDOW, Policy,
+    BreakerConfig, Config, DEFAULT_PROBE_TIMEOUT, DependencyConfig, FeatureConfig, LevelsConfig,
+    MAX_FAILURE_THRESHOLD, MAX_WINDOW, Policy,
 };
+#[cfg(feature = "tokio")]
+pub use error::NoRuntime;
 pub use error::{ConfigError, Error, Rejected, UnknownFeature};
 pub use level::{Level, ParseLevelError};
+#[cfg(feature = "tokio")]
+pub use manager::Background;
 pub use manager::{
-    DegradationManager, DependencySnapshot, FeatureGate, FeatureSnapshot, ManagerBuilder,
-    OverrideSnapshot, Snapshot,
+    ChangeCause, DegradationManager, DependencySnapshot, FeatureGate, FeatureSnapshot, LevelChange,
+    ListenerId, ManagerBuilder, OverrideSnapshot, Snapshot,
 };
+pub use telemetry::names as metric_names;
 
 /// The README's quick start, compiled and run as a doctest.
 #[cfg(doctest)]

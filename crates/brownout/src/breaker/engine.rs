@@ -19,13 +19,15 @@ use crate::config::{BreakerConfig, Policy};
 use crate::error::Rejected;
 use crate::nanos::duration_to_u64;
 use crate::sync::{AtomicU64, Mutex, Ordering};
+use crate::telemetry::BreakerTelemetry;
 
 /// How far the coarse clock may lag the precise one. Within this of the end
 /// of an open period the rejection path re-checks with the precise clock, so a
 /// caller that waits exactly `retry_after` is let through.
 const COARSE_SLACK: Duration = Duration::from_millis(10);
 
-/// Told about every transition, after the breaker's lock is released.
+/// Told about every transition, after the breaker's lock is released; the
+/// listener announces it (tracing) once it has folded it in.
 pub(crate) trait TransitionListener: Send + Sync {
     fn on_transition(&self, breaker: &Shared, transition: Transition);
 }
@@ -84,6 +86,7 @@ pub(crate) struct Shared {
     slow_nanos: u64,
     cold: Mutex<Cold>,
     listener: Option<Weak<dyn TransitionListener>>,
+    telemetry: BreakerTelemetry,
 }
 
 impl Shared {
@@ -113,6 +116,7 @@ impl Shared {
             config,
             clock,
             listener,
+            telemetry: BreakerTelemetry::new(name),
         }
     }
 
@@ -135,6 +139,7 @@ impl Shared {
     }
 
     fn rejected(&self, state: BreakerState, retry_after: Duration) -> Rejected {
+        self.telemetry.rejected();
         Rejected {
             dependency: self.name,
             state,
@@ -218,6 +223,7 @@ impl Shared {
     /// Records the outcome of an admitted call.
     #[inline]
     pub(crate) fn record(&self, ticket: Ticket, outcome: Outcome) {
+        self.telemetry.call(outcome);
         let failed = match outcome {
             Outcome::Ignore => return self.release(ticket),
             Outcome::Success => false,
@@ -479,11 +485,18 @@ impl Shared {
             if transition.from == transition.to {
                 continue;
             }
-            crate::events::breaker_transition(self.name, transition);
-            if let Some(listener) = self.listener.as_ref().and_then(Weak::upgrade) {
-                listener.on_transition(self, transition);
+            self.telemetry.transition(transition.from, transition.to);
+            match self.listener.as_ref().and_then(Weak::upgrade) {
+                Some(listener) => listener.on_transition(self, transition),
+                None => crate::events::breaker_transition(self.name, transition, None),
             }
         }
+    }
+
+    /// When the current open period ends, while open.
+    pub(crate) fn open_until(&self) -> Option<Nanos> {
+        (self.word().state() == BreakerState::Open)
+            .then(|| Nanos::from_u64(self.open_until.load(Ordering::Acquire)))
     }
 
     /// Counts and timings for snapshots.

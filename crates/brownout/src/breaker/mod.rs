@@ -222,6 +222,12 @@ impl Breaker {
         self.shared.expire_trials();
     }
 
+    /// When the current open period ends, while open.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn open_until(&self) -> Option<Nanos> {
+        self.shared.open_until()
+    }
+
     /// State, counts and timings, read consistently.
     #[must_use]
     pub fn snapshot(&self) -> BreakerSnapshot {

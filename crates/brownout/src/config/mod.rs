@@ -28,11 +28,13 @@ mod levels;
 mod toml_errors;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 pub use self::breaker::{BreakerConfig, MAX_FAILURE_THRESHOLD, MAX_WINDOW, Policy};
-use self::check::{Check, join};
+use self::check::Check;
+pub(crate) use self::check::join;
 pub use self::levels::LevelsConfig;
 use crate::error::ConfigError;
 use crate::level::Level;
@@ -61,10 +63,21 @@ pub struct DependencyConfig {
     /// whatever the score. Default: unset (no cap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_level_when_open: Option<Level>,
+    /// How long a health probe may run before it counts as a failed trial
+    /// (probes need the `tokio` feature). Default: unset, meaning 5 s.
+    #[serde(
+        default,
+        with = "duration::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub probe_timeout: Option<Duration>,
     /// The breaker's settings, as keys beside `weight`.
     #[serde(flatten)]
     pub breaker: BreakerConfig,
 }
+
+/// The probe timeout when `probe_timeout` is unset.
+pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl DependencyConfig {
     /// A dependency of this weight with a default breaker.
@@ -73,6 +86,7 @@ impl DependencyConfig {
         DependencyConfig {
             weight,
             max_level_when_open: None,
+            probe_timeout: None,
             breaker: BreakerConfig::default(),
         }
     }
@@ -81,6 +95,7 @@ impl DependencyConfig {
         if !(self.weight.is_finite() && self.weight > 0.0) {
             return Err(Check::new(prefix).err("weight", "must be > 0"));
         }
+        Check::new(prefix).nonzero("probe_timeout", self.probe_timeout)?;
         self.breaker.validate_at(prefix)
     }
 }

@@ -4,7 +4,7 @@ use super::{BreakerConfig, Config};
 use crate::error::ConfigError;
 
 /// Keys of a `[dependencies.NAME]` table that are not the breaker's.
-const DEPENDENCY_KEYS: [&str; 2] = ["weight", "max_level_when_open"];
+const DEPENDENCY_KEYS: [&str; 3] = ["weight", "max_level_when_open", "probe_timeout"];
 
 pub(super) fn parse(source: &str) -> Result<Config, ConfigError> {
     let table: toml::Table = toml::from_str(source).map_err(|e| syntax_error(&e))?;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 
 use super::DegradationManager;
+use super::changes::ChangeCause;
 use super::core::{Core, Dependency};
 use super::features::FeatureSlot;
 use crate::breaker::Breaker;
@@ -36,6 +37,8 @@ pub struct ManagerBuilder {
     dependencies: Vec<(String, DependencyConfig)>,
     features: Vec<(String, FeatureConfig)>,
     clock: ClockSource,
+    #[cfg(feature = "tokio")]
+    probes: Vec<(String, super::probe::ProbeFn)>,
 }
 
 impl ManagerBuilder {
@@ -73,6 +76,42 @@ impl ManagerBuilder {
         self
     }
 
+    /// Registers a health probe for `dependency` (feature `tokio`): a check
+    /// such as `SELECT 1`, `PING` or an HTTP health URL, returning `Ok` when
+    /// the dependency is healthy.
+    ///
+    /// The [background task](DegradationManager::spawn_background) runs it as
+    /// the breaker's half-open trial once the recovery timeout has elapsed,
+    /// and again on the backoff schedule until the breaker closes, so a
+    /// dependency whose features are gated off still recovers. A probe that
+    /// runs longer than the dependency's `probe_timeout` (default 5 s) counts
+    /// as failed. Registering a second probe for the same dependency replaces
+    /// the first.
+    ///
+    /// ```
+    /// use brownout::{DegradationManager, DependencyConfig};
+    ///
+    /// let manager = DegradationManager::builder()
+    ///     .dependency("redis", DependencyConfig::new(15.0))
+    ///     .probe("redis", || async { Ok::<_, std::io::Error>(()) /* PING */ })
+    ///     .build()?;
+    /// # Ok::<(), brownout::ConfigError>(())
+    /// ```
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub fn probe<F, Fut, T, E>(mut self, dependency: impl Into<String>, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<T, E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        let dependency = dependency.into();
+        self.probes.retain(|(name, _)| *name != dependency);
+        self.probes
+            .push((dependency, super::probe::ProbeFn::new(check)));
+        self
+    }
+
     /// Validates everything and builds the manager.
     ///
     /// # Errors
@@ -82,6 +121,18 @@ impl ManagerBuilder {
         merge(&mut config.dependencies, self.dependencies, "dependencies")?;
         merge(&mut config.features, self.features, "features")?;
         config.validate()?;
+        #[cfg(feature = "tokio")]
+        let mut probes = self.probes;
+        #[cfg(feature = "tokio")]
+        if let Some((name, _)) = probes
+            .iter()
+            .find(|(name, _)| !config.dependencies.contains_key(name))
+        {
+            return Err(ConfigError::new(
+                crate::config::join("probes", name),
+                "probe registered for an unknown dependency",
+            ));
+        }
         let clock = self.clock;
         let mut error = None;
         let core = Arc::new_cyclic(|weak: &Weak<Core>| {
@@ -98,6 +149,17 @@ impl ManagerBuilder {
                         breaker,
                         weight: dep.weight,
                         max_level_when_open: dep.max_level_when_open,
+                        #[cfg(feature = "tokio")]
+                        probe: probes
+                            .iter()
+                            .position(|(probed, _)| probed == name)
+                            .map(|i| probes.swap_remove(i).1)
+                            .map(|probe| {
+                                probe.with_timeout(
+                                    dep.probe_timeout
+                                        .unwrap_or(crate::config::DEFAULT_PROBE_TIMEOUT),
+                                )
+                            }),
                     }),
                     Err(e) => error = Some(e),
                 }
@@ -124,7 +186,7 @@ impl ManagerBuilder {
         if let Some(e) = error {
             return Err(e);
         }
-        core.recompute(None);
+        core.recompute(None, ChangeCause::Initial);
         Ok(DegradationManager::from_core(core))
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use super::changes::{ChangeCause, Changes, LevelChange};
 use super::control::{Controller, Override};
 use super::features::FeatureSlot;
 use crate::breaker::engine::{Shared, TransitionListener};
@@ -11,6 +12,7 @@ use crate::clock::{ClockSource, Nanos};
 use crate::config::LevelsConfig;
 use crate::level::Level;
 use crate::sync::{AtomicU8, AtomicU64, Mutex, Ordering};
+use crate::telemetry::ManagerTelemetry;
 
 /// One weighted dependency.
 #[derive(Debug)]
@@ -18,6 +20,9 @@ pub(crate) struct Dependency {
     pub(crate) breaker: Breaker,
     pub(crate) weight: f64,
     pub(crate) max_level_when_open: Option<Level>,
+    /// The health check run as this dependency's half-open trial.
+    #[cfg(feature = "tokio")]
+    pub(crate) probe: Option<super::probe::Probe>,
 }
 
 /// Everything a manager's clones share.
@@ -36,6 +41,11 @@ pub(crate) struct Core {
     next_due: AtomicU64,
     control: Mutex<Controller>,
     warned: std::sync::Mutex<HashSet<String>>,
+    pub(crate) changes: Changes,
+    telemetry: ManagerTelemetry,
+    /// Wakes the background task when something it schedules around changed.
+    #[cfg(feature = "tokio")]
+    pub(crate) wake: tokio::sync::Notify,
 }
 
 impl Core {
@@ -50,6 +60,13 @@ impl Core {
             .enumerate()
             .map(|(i, f)| (f.name.clone(), i))
             .collect();
+        let telemetry = ManagerTelemetry::new(features.iter().map(|f| &*f.name));
+        let initial = LevelChange {
+            from: Level::Optimal,
+            to: Level::Optimal,
+            score: 100.0,
+            cause: ChangeCause::Initial,
+        };
         Core {
             dependencies,
             features,
@@ -62,6 +79,10 @@ impl Core {
             computed: AtomicU8::new(Level::Optimal.as_u8()),
             next_due: AtomicU64::new(u64::MAX),
             warned: std::sync::Mutex::default(),
+            changes: Changes::new(initial),
+            telemetry,
+            #[cfg(feature = "tokio")]
+            wake: tokio::sync::Notify::new(),
         }
     }
 
@@ -87,7 +108,7 @@ impl Core {
     pub(crate) fn refresh_if_due(&self) {
         let due = self.next_due.load(Ordering::Acquire);
         if due != u64::MAX && self.clock.now_coarse().as_u64() >= due {
-            self.recompute(None);
+            self.recompute(None, ChangeCause::Deadline);
         }
     }
 
@@ -119,10 +140,30 @@ impl Core {
         (score, cap)
     }
 
+    /// When a hold or an override next expires, if ever.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn next_due(&self) -> Option<Nanos> {
+        let due = self.next_due.load(Ordering::Acquire);
+        (due != u64::MAX).then(|| Nanos::from_u64(due))
+    }
+
+    /// Recomputes and publishes (see [`Core::publish`]), then tells listeners.
+    pub(crate) fn recompute(
+        &self,
+        change: Option<Option<Override>>,
+        cause: ChangeCause,
+    ) -> (f64, Level) {
+        let published = self.publish(change, cause);
+        self.changes.deliver();
+        published
+    }
+
     /// Recomputes score, level and gates from live breaker states and
-    /// publishes them; `change` sets or clears the override first.
-    pub(crate) fn recompute(&self, change: Option<Option<Override>>) {
-        let announce = {
+    /// publishes them; `change` sets or clears the override first. A level
+    /// change is queued for listeners, not delivered. Returns the published
+    /// score and effective level.
+    fn publish(&self, change: Option<Option<Override>>, cause: ChangeCause) -> (f64, Level) {
+        let published = {
             let mut control = self.control.lock();
             let before = control.effective();
             if let Some(o) = change {
@@ -146,11 +187,27 @@ impl Core {
             }
             self.next_due
                 .store(due.map_or(u64::MAX, Nanos::as_u64), Ordering::Release);
-            (before != level).then_some((before, level, score))
+            self.telemetry.publish(
+                score,
+                level,
+                self.features
+                    .iter()
+                    .map(|f| f.enabled.load(Ordering::Relaxed)),
+            );
+            if before != level {
+                // Queued under the control lock, so changes queue in order.
+                self.changes.push(LevelChange {
+                    from: before,
+                    to: level,
+                    score,
+                    cause,
+                });
+            }
+            (score, level)
         };
-        if let Some((from, to, score)) = announce {
-            crate::events::level_change(from, to, score);
-        }
+        #[cfg(feature = "tokio")]
+        self.wake.notify_one();
+        published
     }
 
     /// Warns once per unknown name (the set is bounded by what callers ask for).
@@ -167,7 +224,14 @@ impl Core {
 }
 
 impl TransitionListener for Core {
-    fn on_transition(&self, _breaker: &Shared, _transition: Transition) {
-        self.recompute(None);
+    fn on_transition(&self, breaker: &Shared, transition: Transition) {
+        let cause = ChangeCause::Breaker {
+            dependency: breaker.name,
+            from: transition.from,
+            to: transition.to,
+        };
+        let after = self.publish(None, cause);
+        crate::events::breaker_transition(breaker.name, transition, Some(after));
+        self.changes.deliver();
     }
 }

@@ -1,15 +1,23 @@
 //! The degradation manager: breakers → health score → level → feature gates.
 
+#[cfg(feature = "tokio")]
+mod background;
 mod builder;
+mod changes;
 mod control;
 mod core;
 mod features;
+#[cfg(feature = "tokio")]
+mod probe;
 mod snapshot;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "tokio")]
+pub use self::background::Background;
 pub use self::builder::ManagerBuilder;
+pub use self::changes::{ChangeCause, LevelChange, ListenerId};
 use self::control::Override;
 use self::core::Core;
 pub use self::features::FeatureGate;
@@ -108,12 +116,13 @@ impl DegradationManager {
     /// The computed level is still tracked and reported.
     pub fn force_level(&self, level: Level, ttl: Option<Duration>) {
         let until = ttl.map(|ttl| self.core.clock.now().saturating_add(ttl));
-        self.core.recompute(Some(Some(Override { level, until })));
+        self.core
+            .recompute(Some(Some(Override { level, until })), ChangeCause::Override);
     }
 
     /// Ends a manual override: the computed level applies again.
     pub fn clear_override(&self) {
-        self.core.recompute(Some(None));
+        self.core.recompute(Some(None), ChangeCause::Override);
     }
 
     /// Re-evaluates time-driven changes (an upgrade hold or an override TTL
@@ -121,7 +130,73 @@ impl DegradationManager {
     /// and [`snapshot`](Self::snapshot) do this on their own; call it
     /// periodically if you read only [`FeatureGate`]s.
     pub fn refresh(&self) {
-        self.core.recompute(None);
+        self.core.recompute(None, ChangeCause::Refresh);
+    }
+
+    /// Calls `listener` after every change of the effective level, in order,
+    /// once per change, on the thread that made the change, after the
+    /// manager's locks are released (a listener may call back into the
+    /// manager). A listener that panics is caught, logged and kept; the
+    /// manager carries on.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use brownout::{DegradationManager, Level};
+    ///
+    /// let manager = DegradationManager::builder().build()?;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = Arc::clone(&seen);
+    /// manager.on_level_change(move |change| log.lock().unwrap().push((change.from, change.to)));
+    /// manager.force_level(Level::Limited, None);
+    /// manager.clear_override();
+    /// assert_eq!(
+    ///     *seen.lock().unwrap(),
+    ///     [(Level::Optimal, Level::Limited), (Level::Limited, Level::Optimal)]
+    /// );
+    /// # Ok::<(), brownout::ConfigError>(())
+    /// ```
+    pub fn on_level_change<F>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(&LevelChange) + Send + Sync + 'static,
+    {
+        self.core.changes.add(Arc::new(listener))
+    }
+
+    /// Removes a listener; `false` if it was not (or no longer) registered.
+    pub fn remove_listener(&self, id: ListenerId) -> bool {
+        self.core.changes.remove(id)
+    }
+
+    /// A receiver of level changes (feature `tokio`).
+    ///
+    /// Its current value is the latest change (at first, the manager's
+    /// initial level with [`ChangeCause::Initial`]). Like every
+    /// `tokio::sync::watch` receiver it sees changes in order and never twice,
+    /// but a receiver that reads less often than the level changes sees only
+    /// the latest: it loses the intermediate states it did not read, never
+    /// the current one.
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    #[must_use]
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<LevelChange> {
+        self.core.changes.subscribe()
+    }
+
+    /// Starts the background task on the current tokio runtime (feature
+    /// `tokio`): it runs each dependency's [probe](ManagerBuilder::probe) as
+    /// the half-open trial once the recovery timeout has elapsed (and on the
+    /// backoff schedule until the breaker closes), and applies upgrade holds
+    /// and override TTLs on time even when no breaker changes state.
+    ///
+    /// The task stops when the returned handle is shut down or dropped.
+    ///
+    /// # Errors
+    /// [`NoRuntime`](crate::NoRuntime) when called outside a tokio runtime.
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub fn spawn_background(&self) -> Result<Background, crate::NoRuntime> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| crate::NoRuntime)?;
+        Ok(Background::spawn(Arc::clone(&self.core), &runtime))
     }
 
     /// Whether `feature` is on. Unknown names answer `false` (fail closed) and

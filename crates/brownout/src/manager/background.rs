@@ -1,0 +1,129 @@
+//! The background task (feature `tokio`): probes as half-open trials, and
+//! time-driven level changes on time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::core::Core;
+use crate::breaker::BreakerState;
+use crate::clock::Nanos;
+
+/// The longest the task sleeps without looking again (bounds the effect of a
+/// clock the task cannot see move, such as a `ManualClock`).
+const MAX_IDLE: Duration = Duration::from_secs(1);
+
+/// Handle to the task started by
+/// [`DegradationManager::spawn_background`](crate::DegradationManager::spawn_background).
+///
+/// [`shutdown`](Background::shutdown) stops the task and every probe it is
+/// running and waits until they are gone. Dropping the handle aborts them
+/// without waiting. A probe stopped mid-trial records nothing and gives its
+/// half-open slot back.
+#[derive(Debug)]
+#[must_use = "dropping the handle stops the background task"]
+pub struct Background {
+    task: Option<JoinHandle<()>>,
+    stop: Arc<Notify>,
+}
+
+impl Background {
+    pub(crate) fn spawn(core: Arc<Core>, runtime: &tokio::runtime::Handle) -> Background {
+        let stop = Arc::new(Notify::new());
+        let task = runtime.spawn(drive(core, Arc::clone(&stop)));
+        Background {
+            task: Some(task),
+            stop,
+        }
+    }
+
+    /// Stops the task and its probes, and waits until they have finished.
+    pub async fn shutdown(mut self) {
+        if let Some(task) = self.task.take() {
+            self.stop.notify_one();
+            // The task only ends by returning or by being aborted.
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// What the task does about one dependency with a probe.
+enum Due {
+    Now,
+    At(Nanos),
+    Never,
+}
+
+fn due(core: &Core, index: usize, now: Nanos) -> Due {
+    let breaker = &core.dependencies[index].breaker;
+    match breaker.state() {
+        BreakerState::HalfOpen => Due::Now,
+        BreakerState::Open => match breaker.open_until() {
+            Some(until) if until > now => Due::At(until),
+            _ => Due::Now,
+        },
+        _ => Due::Never,
+    }
+}
+
+async fn drive(core: Arc<Core>, stop: Arc<Notify>) {
+    let mut probes = JoinSet::new();
+    let mut running: HashMap<tokio::task::Id, usize> = HashMap::new();
+    // A dependency whose last probe found no free trial slot waits for the
+    // next wake-up instead of spinning.
+    let mut stalled = vec![false; core.dependencies.len()];
+    loop {
+        core.refresh_if_due();
+        let now = core.clock.now();
+        let mut wake_at = core.next_due();
+        for (index, dependency) in core.dependencies.iter().enumerate() {
+            let Some(probe) = dependency.probe.clone() else {
+                continue;
+            };
+            if stalled[index] || running.values().any(|&i| i == index) {
+                continue;
+            }
+            match due(&core, index, now) {
+                Due::Now => {
+                    let breaker = dependency.breaker.clone();
+                    let handle = probes.spawn(async move { probe.run_trials(&breaker).await });
+                    running.insert(handle.id(), index);
+                }
+                Due::At(at) => wake_at = Some(wake_at.map_or(at, |w| w.min(at))),
+                Due::Never => {}
+            }
+        }
+        let sleep = wake_at.map_or(MAX_IDLE, |at| at.saturating_since(now).min(MAX_IDLE));
+        tokio::select! {
+            biased;
+            () = stop.notified() => {
+                probes.shutdown().await;
+                return;
+            }
+            Some(done) = probes.join_next_with_id(), if !probes.is_empty() => {
+                let (id, ran) = match done {
+                    Ok((id, ran)) => (id, ran),
+                    // A panicking probe counted as a failed trial (its permit
+                    // recorded the failure while unwinding).
+                    Err(error) => (error.id(), true),
+                };
+                if let Some(index) = running.remove(&id) {
+                    stalled[index] = !ran;
+                }
+            }
+            () = core.wake.notified() => stalled.fill(false),
+            () = tokio::time::sleep(sleep) => stalled.fill(false),
+        }
+    }
+}

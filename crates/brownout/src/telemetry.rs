@@ -1,0 +1,237 @@
+//! `metrics` facade handles (feature `metrics`), registered once per breaker
+//! and per manager so that no call builds a key or looks a name up.
+//!
+//! | metric | kind | labels | value |
+//! |---|---|---|---|
+//! | `brownout_calls_total` | counter | `dependency`, `outcome` (`success`, `failure`, `ignored`, `rejected`) | calls |
+//! | `brownout_breaker_state` | gauge | `dependency` | 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled |
+//! | `brownout_breaker_transitions_total` | counter | `dependency`, `from`, `to` | transitions |
+//! | `brownout_health_score` | gauge | | 0 to 100 |
+//! | `brownout_level` | gauge | | 0 EMERGENCY to 4 OPTIMAL |
+//! | `brownout_feature_enabled` | gauge | `feature` | 1 on, 0 off |
+//!
+//! Handles bind to the recorder installed when the breaker or manager is
+//! built: install the recorder first. Without the feature every method here is
+//! an empty inline function.
+
+use crate::breaker::{BreakerState, Outcome};
+use crate::level::Level;
+
+/// The metric names, in one place (docs and dashboards are checked against them).
+pub mod names {
+    /// Calls by dependency and outcome (counter).
+    pub const CALLS_TOTAL: &str = "brownout_calls_total";
+    /// Breaker state by dependency (gauge, 0 closed … 4 disabled).
+    pub const BREAKER_STATE: &str = "brownout_breaker_state";
+    /// Breaker transitions by dependency, from and to (counter).
+    pub const BREAKER_TRANSITIONS_TOTAL: &str = "brownout_breaker_transitions_total";
+    /// The health score (gauge, 0 to 100).
+    pub const HEALTH_SCORE: &str = "brownout_health_score";
+    /// The effective level (gauge, 0 EMERGENCY to 4 OPTIMAL).
+    pub const LEVEL: &str = "brownout_level";
+    /// Whether a feature is on (gauge, 1 or 0).
+    pub const FEATURE_ENABLED: &str = "brownout_feature_enabled";
+    /// Every name above.
+    pub const ALL: [&str; 6] = [
+        CALLS_TOTAL,
+        BREAKER_STATE,
+        BREAKER_TRANSITIONS_TOTAL,
+        HEALTH_SCORE,
+        LEVEL,
+        FEATURE_ENABLED,
+    ];
+}
+
+/// One breaker's handles.
+#[derive(Debug)]
+pub(crate) struct BreakerTelemetry {
+    #[cfg(feature = "metrics")]
+    imp: imp::Breaker,
+}
+
+impl BreakerTelemetry {
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn new(dependency: &'static str) -> Self {
+        BreakerTelemetry {
+            #[cfg(feature = "metrics")]
+            imp: imp::Breaker::new(dependency),
+        }
+    }
+
+    /// One admitted call's recorded outcome.
+    #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn call(&self, outcome: Outcome) {
+        #[cfg(feature = "metrics")]
+        self.imp.call(outcome);
+    }
+
+    /// One rejected call.
+    #[inline]
+    pub(crate) fn rejected(&self) {
+        #[cfg(feature = "metrics")]
+        self.imp.rejected.increment(1);
+    }
+
+    /// A state change.
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn transition(&self, from: BreakerState, to: BreakerState) {
+        #[cfg(feature = "metrics")]
+        self.imp.transition(from, to);
+    }
+}
+
+/// The manager's handles: score, level, one gauge per feature.
+#[derive(Debug)]
+pub(crate) struct ManagerTelemetry {
+    #[cfg(feature = "metrics")]
+    imp: imp::Manager,
+}
+
+impl ManagerTelemetry {
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn new<'a>(features: impl Iterator<Item = &'a str>) -> Self {
+        ManagerTelemetry {
+            #[cfg(feature = "metrics")]
+            imp: imp::Manager::new(features),
+        }
+    }
+
+    /// Publishes a recomputation: score, level and each feature's flag (in
+    /// the order the features were given to [`ManagerTelemetry::new`]).
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn publish(&self, score: f64, level: Level, enabled: impl Iterator<Item = bool>) {
+        #[cfg(feature = "metrics")]
+        self.imp.publish(score, level, enabled);
+    }
+}
+
+#[cfg(feature = "metrics")]
+mod imp {
+    use metrics::{Counter, Gauge, Unit, counter, describe_counter, describe_gauge, gauge};
+
+    use super::names;
+    use crate::breaker::{BreakerState, Outcome};
+    use crate::level::Level;
+
+    #[derive(Debug)]
+    pub(super) struct Breaker {
+        success: Counter,
+        failure: Counter,
+        ignored: Counter,
+        pub(super) rejected: Counter,
+        state: Gauge,
+        /// `[from][to]`, every pair registered up front so that a transition
+        /// neither looks a name up nor allocates.
+        transitions: [[Counter; 5]; 5],
+    }
+
+    impl Breaker {
+        pub(super) fn new(dependency: &'static str) -> Self {
+            describe();
+            let calls = |outcome: &'static str| counter!(names::CALLS_TOTAL, "dependency" => dependency, "outcome" => outcome);
+            let state = gauge!(names::BREAKER_STATE, "dependency" => dependency);
+            state.set(0.0);
+            let transitions = BreakerState::ALL.map(|from| {
+                BreakerState::ALL.map(|to| {
+                    if from == to {
+                        Counter::noop()
+                    } else {
+                        counter!(
+                            names::BREAKER_TRANSITIONS_TOTAL,
+                            "dependency" => dependency,
+                            "from" => from.as_str(),
+                            "to" => to.as_str()
+                        )
+                    }
+                })
+            });
+            Breaker {
+                success: calls("success"),
+                failure: calls("failure"),
+                ignored: calls("ignored"),
+                rejected: calls("rejected"),
+                state,
+                transitions,
+            }
+        }
+
+        #[inline]
+        pub(super) fn call(&self, outcome: Outcome) {
+            match outcome {
+                Outcome::Success => self.success.increment(1),
+                Outcome::Failure => self.failure.increment(1),
+                Outcome::Ignore => self.ignored.increment(1),
+            }
+        }
+
+        pub(super) fn transition(&self, from: BreakerState, to: BreakerState) {
+            self.transitions[from as usize][to as usize].increment(1);
+            self.state.set(f64::from(to as u8));
+        }
+    }
+
+    #[derive(Debug)]
+    pub(super) struct Manager {
+        score: Gauge,
+        level: Gauge,
+        features: Vec<Gauge>,
+    }
+
+    impl Manager {
+        pub(super) fn new<'a>(features: impl Iterator<Item = &'a str>) -> Self {
+            describe();
+            Manager {
+                score: gauge!(names::HEALTH_SCORE),
+                level: gauge!(names::LEVEL),
+                features: features
+                    .map(|name| gauge!(names::FEATURE_ENABLED, "feature" => name.to_owned()))
+                    .collect(),
+            }
+        }
+
+        pub(super) fn publish(
+            &self,
+            score: f64,
+            level: Level,
+            enabled: impl Iterator<Item = bool>,
+        ) {
+            self.score.set(score);
+            self.level.set(f64::from(level.as_u8()));
+            for (gauge, on) in self.features.iter().zip(enabled) {
+                gauge.set(if on { 1.0 } else { 0.0 });
+            }
+        }
+    }
+
+    /// Descriptions and units, given to the recorder with every registration
+    /// (recorders keep the first).
+    fn describe() {
+        describe_counter!(
+            names::CALLS_TOTAL,
+            Unit::Count,
+            "Calls through a brownout circuit breaker, by dependency and outcome"
+        );
+        describe_gauge!(
+            names::BREAKER_STATE,
+            "Circuit breaker state: 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled"
+        );
+        describe_counter!(
+            names::BREAKER_TRANSITIONS_TOTAL,
+            Unit::Count,
+            "Circuit breaker state changes, by dependency, from and to"
+        );
+        describe_gauge!(
+            names::HEALTH_SCORE,
+            "Weighted health score of all dependencies, 0 to 100"
+        );
+        describe_gauge!(
+            names::LEVEL,
+            "Effective degradation level: 0 EMERGENCY, 1 MINIMAL, 2 LIMITED, 3 DEGRADED, 4 OPTIMAL"
+        );
+        describe_gauge!(
+            names::FEATURE_ENABLED,
+            "Whether a feature gate is on (1) or off (0)"
+        );
+    }
+}
