@@ -37,6 +37,8 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `tracing` | yes | breaker transitions and level changes as `tracing` events (target `brownout`) |
+//! | `metrics` | no | calls, breaker states and transitions, score, level and feature gates through the `metrics` facade ([`metric_names`]) |
+//! | `tokio` | no | health probes and the background task (`DegradationManager::spawn_background`), `DegradationManager::subscribe`, `clock::TokioClock` |
 //!
 //! # How it works
 #![doc = include_str!("../../../docs/semantics.md")]
