@@ -35,7 +35,7 @@ fn open_breaker() -> Breaker {
 #[allow(clippy::disallowed_methods)] // benches time themselves with the real clock
 fn parallel(threads: usize, per_thread: u64, f: impl Fn() + Sync) -> Duration {
     let barrier = Barrier::new(threads);
-    let elapsed = thread::scope(|s| {
+    thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
@@ -53,8 +53,7 @@ fn parallel(threads: usize, per_thread: u64, f: impl Fn() + Sync) -> Duration {
             .map(|h| h.join().expect("bench thread"))
             .max()
             .unwrap_or_default()
-    });
-    elapsed
+    })
 }
 
 pub(crate) fn benches(c: &mut Criterion) {
