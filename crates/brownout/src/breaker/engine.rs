@@ -499,6 +499,11 @@ impl Shared {
             .then(|| Nanos::from_u64(self.open_until.load(Ordering::Acquire)))
     }
 
+    /// Hands per-call counts to the metrics recorder (feature `metrics`).
+    pub(crate) fn flush_metrics(&self) {
+        self.telemetry.flush();
+    }
+
     /// Counts and timings for snapshots.
     pub(crate) fn observe(&self) -> Observed {
         let cold = self.cold.lock();

@@ -228,9 +228,19 @@ impl Breaker {
         self.shared.open_until()
     }
 
-    /// State, counts and timings, read consistently.
+    /// Hands this breaker's per-call counts to the `metrics` recorder now
+    /// (feature `metrics`; a no-op without it). Calls are counted in
+    /// per-thread stripes and published on every transition, on
+    /// [`snapshot`](Self::snapshot) and by the manager's background task;
+    /// call this before a scrape if you need them to the call.
+    pub fn flush_metrics(&self) {
+        self.shared.flush_metrics();
+    }
+
+    /// State, counts and timings, read consistently (also flushes metrics).
     #[must_use]
     pub fn snapshot(&self) -> BreakerSnapshot {
+        self.shared.flush_metrics();
         BreakerSnapshot::of(self.shared.name, self.shared.observe())
     }
 }

@@ -85,6 +85,9 @@ async fn drive(core: Arc<Core>, stop: Arc<Notify>) {
     let mut stalled = vec![false; core.dependencies.len()];
     loop {
         core.refresh_if_due();
+        for dependency in &core.dependencies {
+            dependency.breaker.flush_metrics();
+        }
         let now = core.clock.now();
         let mut wake_at = core.next_due();
         for (index, dependency) in core.dependencies.iter().enumerate() {

@@ -256,6 +256,16 @@ impl DegradationManager {
         self.core.dependencies.iter().map(|d| &d.breaker)
     }
 
+    /// Hands every breaker's per-call counts to the `metrics` recorder now
+    /// (feature `metrics`; a no-op without it). Transitions, snapshots and
+    /// the background task do this on their own; call it before a scrape if
+    /// you run without the background task and need counts to the call.
+    pub fn flush_metrics(&self) {
+        for breaker in self.breakers() {
+            breaker.flush_metrics();
+        }
+    }
+
     /// Score, levels, override, dependencies and features, for status pages and logs.
     #[must_use]
     pub fn snapshot(&self) -> Snapshot {

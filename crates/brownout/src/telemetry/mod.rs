@@ -13,6 +13,14 @@
 //! Handles bind to the recorder installed when the breaker or manager is
 //! built: install the recorder first. Without the feature every method here is
 //! an empty inline function.
+//!
+//! Per-call counts go into [striped counters](striped) and reach the
+//! recorder when published: on every transition of the breaker, on
+//! `snapshot()`, every second from the background task, and on
+//! `flush_metrics()`. Everything else is set when it changes.
+
+#[cfg(feature = "metrics")]
+mod striped;
 
 use crate::breaker::{BreakerState, Outcome};
 use crate::level::Level;
@@ -70,7 +78,13 @@ impl BreakerTelemetry {
     #[inline]
     pub(crate) fn rejected(&self) {
         #[cfg(feature = "metrics")]
-        self.imp.rejected.increment(1);
+        self.imp.counts.bump(striped::REJECTED);
+    }
+
+    /// Hands the per-call counts to the recorder.
+    pub(crate) fn flush(&self) {
+        #[cfg(feature = "metrics")]
+        self.imp.flush();
     }
 
     /// A state change.
@@ -111,6 +125,7 @@ mod imp {
     use metrics::{Counter, Gauge, Unit, counter, describe_counter, describe_gauge, gauge};
 
     use super::names;
+    use super::striped::{self, StripedCounts};
     use crate::breaker::{BreakerState, Outcome};
     use crate::level::Level;
 
@@ -119,7 +134,8 @@ mod imp {
         success: Counter,
         failure: Counter,
         ignored: Counter,
-        pub(super) rejected: Counter,
+        rejected: Counter,
+        pub(super) counts: StripedCounts,
         state: Gauge,
         /// `[from][to]`, every pair registered up front so that a transition
         /// neither looks a name up nor allocates.
@@ -151,6 +167,7 @@ mod imp {
                 failure: calls("failure"),
                 ignored: calls("ignored"),
                 rejected: calls("rejected"),
+                counts: StripedCounts::new(),
                 state,
                 transitions,
             }
@@ -158,14 +175,26 @@ mod imp {
 
         #[inline]
         pub(super) fn call(&self, outcome: Outcome) {
-            match outcome {
-                Outcome::Success => self.success.increment(1),
-                Outcome::Failure => self.failure.increment(1),
-                Outcome::Ignore => self.ignored.increment(1),
+            self.counts.bump(match outcome {
+                Outcome::Success => striped::SUCCESS,
+                Outcome::Failure => striped::FAILURE,
+                Outcome::Ignore => striped::IGNORED,
+            });
+        }
+
+        pub(super) fn flush(&self) {
+            for (counter, kind) in [
+                (&self.success, striped::SUCCESS),
+                (&self.failure, striped::FAILURE),
+                (&self.ignored, striped::IGNORED),
+                (&self.rejected, striped::REJECTED),
+            ] {
+                counter.absolute(self.counts.total(kind));
             }
         }
 
         pub(super) fn transition(&self, from: BreakerState, to: BreakerState) {
+            self.flush();
             self.transitions[from as usize][to as usize].increment(1);
             self.state.set(f64::from(to as u8));
         }
