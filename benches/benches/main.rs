@@ -3,27 +3,25 @@
 //!
 //! Run all: `cargo bench -p brownout-benches --bench main`.
 //! One group: `cargo bench -p brownout-benches --bench main -- breaker/`.
+//! With a metrics recorder installed: `cargo bench -p brownout-benches
+//! --features metrics --bench recorder`. Against the peers: `benches/peers.sh`.
 
 #![allow(missing_docs)]
 
-use std::time::Duration;
-
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{criterion_group, criterion_main};
 
 mod breaker;
 mod gate;
+mod settings;
+mod tower_overhead;
 
-/// Short, repeatable settings: the whole suite runs in a few minutes on 2 cores.
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(50)
+fn breaker_benches(c: &mut criterion::Criterion) {
+    breaker::group(c, "breaker");
 }
 
 criterion_group! {
     name = core;
-    config = config();
-    targets = breaker::benches, gate::benches
+    config = settings::config();
+    targets = breaker_benches, gate::benches, tower_overhead::benches
 }
 criterion_main!(core);

@@ -1,0 +1,166 @@
+//! What every peer module shares: the protected operation, the minimal
+//! executor, the two-thread driver and the tower request.
+
+use std::fmt;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::Duration;
+
+use criterion::Bencher;
+use tower::{Service, ServiceExt};
+
+/// Recovery (open) timeout for every peer: long enough that the open path
+/// stays open for the whole run.
+pub(crate) const RECOVERY: Duration = Duration::from_secs(3600);
+
+/// Consecutive failures that open a breaker, for every peer that offers the
+/// policy (brownout's default).
+pub(crate) const THRESHOLD: u32 = 5;
+
+/// The operation's error: a unit type that implements `std::error::Error`,
+/// which `circuitbreaker-rs` requires, used by every peer alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fail;
+
+impl fmt::Display for Fail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("dependency failed")
+    }
+}
+
+impl std::error::Error for Fail {}
+
+/// The protected operation, succeeding.
+#[inline]
+pub(crate) fn work() -> Result<u64, Fail> {
+    Ok(black_box(42))
+}
+
+/// The protected operation, failing (used to open breakers).
+#[inline]
+pub(crate) fn fail() -> Result<u64, Fail> {
+    Err(black_box(Fail))
+}
+
+/// Polls `future` to completion with a no-op waker: no allocation, no
+/// runtime, the same minimal executor for every async peer.
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::hint::spin_loop();
+    }
+}
+
+/// One request through a tower service, as a tower client sends it:
+/// `ready().await` then `call().await`, driven by [`block_on`].
+pub(crate) fn request<S>(svc: &mut S, n: u64) -> Result<u64, S::Error>
+where
+    S: Service<u64, Response = u64>,
+{
+    block_on(async { svc.ready().await?.call(n).await })
+}
+
+/// The bare tower service every layer wraps: request `0` fails (used to open
+/// breakers), any other succeeds at the first poll.
+pub(crate) fn bare_service()
+-> impl Service<u64, Response = u64, Error = Fail, Future: Send> + Clone + Send + Sync + 'static {
+    tower::service_fn(|n: u64| async move { if n == 0 { Err(Fail) } else { Ok(black_box(n)) } })
+}
+
+/// Thread CPU time and wall time summed over a bench's two-thread runs (the
+/// slower thread's CPU time against the slowest thread's wall time).
+static CPU_NS: AtomicU64 = AtomicU64::new(0);
+static WALL_NS: AtomicU64 = AtomicU64::new(0);
+
+fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// Starts counting how much of the next bench's two threads ran at once.
+pub(crate) fn overlap_reset() {
+    CPU_NS.store(0, Ordering::Relaxed);
+    WALL_NS.store(0, Ordering::Relaxed);
+}
+
+/// The share of wall time both threads were on a CPU since
+/// [`overlap_reset`]: near 1.0 when they really ran in parallel, near 0.5
+/// when they shared one core (another process held the other one), in which
+/// case the contention being measured did not happen.
+pub(crate) fn overlap() -> f64 {
+    let wall = WALL_NS.load(Ordering::Relaxed);
+    if wall == 0 {
+        return 0.0;
+    }
+    CPU_NS.load(Ordering::Relaxed) as f64 / wall as f64
+}
+
+/// Runs `iters` calls on each of two threads at once, released together by a
+/// barrier; returns the slowest thread's time, i.e. the time per call per
+/// thread times `iters`. Each thread gets its own `state` (a clone of a handle
+/// to the one shared breaker, for peers whose handles need `&mut`).
+#[allow(clippy::disallowed_methods)] // benches time themselves with the real clock
+pub(crate) fn two_threads<T, F>(b: &mut Bencher<'_>, make: impl Fn() -> T + Sync, f: F)
+where
+    T: Send,
+    F: Fn(&mut T) + Sync,
+{
+    b.iter_custom(|iters| {
+        let barrier = Barrier::new(2);
+        let runs: Vec<(Duration, Duration)> = thread::scope(|s| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let mut state = make();
+                    let (barrier, f) = (&barrier, &f);
+                    s.spawn(move || {
+                        barrier.wait();
+                        let cpu = thread_cpu();
+                        let start = std::time::Instant::now();
+                        for _ in 0..iters {
+                            f(&mut state);
+                        }
+                        (start.elapsed(), thread_cpu().saturating_sub(cpu))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("bench thread"))
+                .collect()
+        });
+        let wall = runs.iter().map(|r| r.0).max().unwrap_or_default();
+        let cpu = runs.iter().map(|r| r.1).min().unwrap_or_default();
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        CPU_NS.fetch_add(nanos(cpu), Ordering::Relaxed);
+        WALL_NS.fetch_add(nanos(wall), Ordering::Relaxed);
+        wall
+    });
+}
+
+/// One library's benches: one function per path, `None` where the library
+/// has no such API (e.g. no tower layer).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer {
+    /// The crate name, as in `Cargo.lock` (`bare` for the baseline).
+    pub(crate) name: &'static str,
+    /// Closed-state success: the library's call API around [`work`].
+    pub(crate) closed_success: fn(&mut Bencher<'_>),
+    /// Open-state rejection through the same API.
+    pub(crate) open_rejection: fn(&mut Bencher<'_>),
+    /// Two threads calling one closed breaker, per call per thread.
+    pub(crate) two_threads: fn(&mut Bencher<'_>),
+    /// One request through the library's tower layer over [`bare_service`].
+    pub(crate) tower_layer: Option<fn(&mut Bencher<'_>)>,
+}
