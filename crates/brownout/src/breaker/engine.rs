@@ -24,7 +24,12 @@ use crate::telemetry::BreakerTelemetry;
 /// How far the coarse clock may lag the precise one. Within this of the end
 /// of an open period the rejection path re-checks with the precise clock, so a
 /// caller that waits exactly `retry_after` is let through.
-const COARSE_SLACK: Duration = Duration::from_millis(10);
+const COARSE_SLACK_NANOS: u64 = 10_000_000;
+
+/// Nanoseconds from `now` until `until` (zero once passed).
+fn nanos_until(until: Nanos, now: Nanos) -> u64 {
+    until.as_u64().saturating_sub(now.as_u64())
+}
 
 /// Told about every transition, after the breaker's lock is released; the
 /// listener announces it (tracing) once it has folded it in.
@@ -81,9 +86,14 @@ pub(crate) struct Shared {
     word: AtomicU64,
     open_until: AtomicU64,
     pub(crate) name: &'static str,
+    /// The same name behind a thin pointer, for [`Rejected`].
+    thin_name: &'static &'static str,
     pub(crate) config: BreakerConfig,
     pub(crate) clock: ClockSource,
     slow_nanos: u64,
+    /// Consecutive policy without slow-call detection: closed outcomes are
+    /// counted in the state word alone, without the lock.
+    lock_free: bool,
     cold: Mutex<Cold>,
     listener: Option<Weak<dyn TransitionListener>>,
     telemetry: BreakerTelemetry,
@@ -91,7 +101,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(
-        name: &'static str,
+        thin_name: &'static &'static str,
         config: BreakerConfig,
         clock: ClockSource,
         listener: Option<Weak<dyn TransitionListener>>,
@@ -100,12 +110,16 @@ impl Shared {
             Some(span) => Window::time(duration_to_u64(span)),
             None => Window::count(config.window),
         });
+        let name = *thin_name;
         let seed = clock.now().as_u64() ^ (name.as_ptr() as u64).rotate_left(32);
         Shared {
             word: AtomicU64::new(Word::INITIAL.raw()),
             open_until: AtomicU64::new(0),
             name,
+            thin_name,
             slow_nanos: config.slow_call_duration.map_or(0, duration_to_u64),
+            lock_free: config.slow_call_duration.is_none()
+                && config.policy == Policy::ConsecutiveFailures,
             cold: Mutex::new(Cold {
                 window,
                 trials: Trials::default(),
@@ -138,26 +152,34 @@ impl Shared {
         }
     }
 
-    fn rejected(&self, state: BreakerState, retry_after: Duration) -> Rejected {
+    #[inline]
+    fn rejected(&self, state: BreakerState, retry_nanos: u64) -> Rejected {
         self.telemetry.rejected();
-        Rejected {
-            dependency: self.name,
-            state,
-            retry_after,
-        }
+        Rejected::new(self.thin_name, state, retry_nanos)
     }
 
-    /// Asks to let one call through.
-    #[inline]
+    /// Asks to let one call through. The closed case (without slow-call
+    /// detection) is inlined into the caller: one load, no clock read.
+    #[inline(always)]
     pub(crate) fn acquire(&self) -> Result<Ticket, Rejected> {
         let word = self.word();
+        if word.state() == BreakerState::Closed && self.slow_nanos == 0 {
+            return Ok(Ticket {
+                epoch: word.epoch(),
+                started: Nanos::ZERO,
+            });
+        }
+        self.acquire_slow(word)
+    }
+
+    #[inline(never)]
+    fn acquire_slow(&self, word: Word) -> Result<Ticket, Rejected> {
         match word.state() {
             BreakerState::Closed | BreakerState::Disabled => Ok(self.ticket(word)),
             BreakerState::Open => {
-                let now = self.clock.now_coarse();
-                let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
-                let left = until.saturating_since(now);
-                if left > COARSE_SLACK {
+                let now = self.clock.now_coarse().as_u64();
+                let left = self.open_until.load(Ordering::Acquire).saturating_sub(now);
+                if left > COARSE_SLACK_NANOS {
                     return Err(self.rejected(BreakerState::Open, left));
                 }
                 // Near the deadline the coarse clock may lag: decide on the precise one.
@@ -177,12 +199,13 @@ impl Shared {
             match word.state() {
                 BreakerState::Closed | BreakerState::Disabled => Ok(self.ticket(word)),
                 BreakerState::ForcedOpen => {
-                    Err(self.rejected(BreakerState::ForcedOpen, self.config.recovery_timeout))
+                    let hint = duration_to_u64(self.config.recovery_timeout);
+                    Err(self.rejected(BreakerState::ForcedOpen, hint))
                 }
                 BreakerState::Open => {
                     let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
                     if now < until {
-                        Err(self.rejected(BreakerState::Open, until.saturating_since(now)))
+                        Err(self.rejected(BreakerState::Open, nanos_until(until, now)))
                     } else {
                         let half = self.transition(&mut cold, word, BreakerState::HalfOpen, now);
                         announce.push(half.1);
@@ -209,21 +232,35 @@ impl Shared {
             let (_, t) = self.reopen(cold, word, now);
             announce.push(t);
             let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
-            return Err(self.rejected(BreakerState::Open, until.saturating_since(now)));
+            return Err(self.rejected(BreakerState::Open, nanos_until(until, now)));
         }
         let trials = &mut cold.trials;
         if trials.in_flight + trials.successes < self.config.half_open_max_calls {
             trials.in_flight += 1;
             Ok(self.ticket(word))
         } else {
-            Err(self.rejected(BreakerState::HalfOpen, Duration::ZERO))
+            Err(self.rejected(BreakerState::HalfOpen, 0))
         }
     }
 
-    /// Records the outcome of an admitted call.
-    #[inline]
+    /// Records the outcome of an admitted call. A closed success under the
+    /// consecutive policy with no failure pending is inlined into the caller
+    /// and writes nothing.
+    #[inline(always)]
     pub(crate) fn record(&self, ticket: Ticket, outcome: Outcome) {
         self.telemetry.call(outcome);
+        if outcome == Outcome::Success
+            && self.lock_free
+            && ticket.state() == BreakerState::Closed
+            && self.word().failures() == 0
+        {
+            return;
+        }
+        self.record_slow(ticket, outcome);
+    }
+
+    #[inline(never)]
+    fn record_slow(&self, ticket: Ticket, outcome: Outcome) {
         let failed = match outcome {
             Outcome::Ignore => return self.release(ticket),
             Outcome::Success => false,
@@ -232,7 +269,7 @@ impl Shared {
         let slow = self.slow_nanos != 0
             && duration_to_u64(self.clock.now().saturating_since(ticket.started)) > self.slow_nanos;
         match ticket.state() {
-            BreakerState::Closed if self.lock_free_policy() => {
+            BreakerState::Closed if self.lock_free => {
                 if failed {
                     self.count_failure(ticket);
                 } else {
@@ -263,11 +300,6 @@ impl Shared {
                 cold.trials.in_flight = cold.trials.in_flight.saturating_sub(1);
             }
         }
-    }
-
-    #[inline]
-    fn lock_free_policy(&self) -> bool {
-        self.slow_nanos == 0 && self.config.policy == Policy::ConsecutiveFailures
     }
 
     #[inline]

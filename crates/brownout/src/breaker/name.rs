@@ -1,15 +1,17 @@
 //! Interned dependency names, so a rejection can carry the name by copy.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-/// The `'static` copy of `name`, leaked once per distinct name in the process.
+/// The `'static` copy of `name` behind a thin pointer, leaked once per
+/// distinct name in the process.
 ///
 /// Dependency names are few and live as long as the service; interning lets
-/// [`Rejected`](crate::Rejected) be `Copy` and built without touching a
-/// reference count on the rejection path.
-pub(crate) fn intern(name: &str) -> &'static str {
-    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+/// [`Rejected`](crate::Rejected) be `Copy`, small (a thin pointer instead of
+/// a `&str`), and built without touching a reference count on the rejection
+/// path.
+pub(crate) fn intern(name: &str) -> &'static &'static str {
+    static NAMES: OnceLock<Mutex<HashMap<&'static str, &'static &'static str>>> = OnceLock::new();
     let mut names = NAMES
         .get_or_init(Default::default)
         .lock()
@@ -18,8 +20,9 @@ pub(crate) fn intern(name: &str) -> &'static str {
         return known;
     }
     let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
-    names.insert(leaked);
-    leaked
+    let thin: &'static &'static str = Box::leak(Box::new(leaked));
+    names.insert(leaked, thin);
+    thin
 }
 
 #[cfg(test)]
@@ -29,5 +32,6 @@ mod tests {
         let a = super::intern("database");
         let b = super::intern(&String::from("database"));
         assert!(std::ptr::eq(a, b));
+        assert_eq!(*a, "database");
     }
 }
