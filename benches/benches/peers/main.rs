@@ -13,10 +13,12 @@
 
 #![allow(missing_docs)]
 
-use std::time::Duration;
-
 use criterion::{Bencher, Criterion, criterion_group, criterion_main};
 
+/// Defaults for a direct `cargo bench`; `peers.sh` shortens them from the
+/// command line (`--warm-up-time`, `--measurement-time`).
+#[path = "../settings.rs"]
+mod settings;
 mod support;
 
 mod bare;
@@ -49,15 +51,6 @@ const PATHS: &[Path] = &[
     ("two_threads", |p| Some(p.two_threads)),
 ];
 
-/// Defaults for a direct `cargo bench`; `peers.sh` shortens them from the
-/// command line (`--warm-up-time`, `--measurement-time`).
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(50)
-}
-
 fn peers(c: &mut Criterion) {
     for (path, select) in PATHS {
         let mut group = c.benchmark_group(format!("peers_{path}"));
@@ -81,7 +74,7 @@ fn peers(c: &mut Criterion) {
 
 criterion_group! {
     name = all;
-    config = config();
+    config = settings::config();
     targets = peers
 }
 criterion_main!(all);
