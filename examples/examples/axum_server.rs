@@ -1,0 +1,151 @@
+//! The reference inventory service behind axum, degrading live.
+//!
+//! Loads `examples/brownout.toml` (SPEC §2), gates a few routes by feature,
+//! serves `/health`, `/health/live`, `/health/ready` and the `/status` page,
+//! and offers admin routes that fail or recover a dependency so you can
+//! watch the level move.
+//!
+//! Run: `cargo run -p brownout-examples --example axum_server`
+//! (listens on 127.0.0.1:3000; set `PORT` for another port), then:
+//!
+//! ```text
+//! curl -i localhost:3000/suggestions            # 200 at OPTIMAL
+//! curl -X POST localhost:3000/admin/fail/openai # openai open: MINIMAL
+//! curl -i localhost:3000/suggestions            # 503 problem+json, Retry-After
+//! curl -i localhost:3000/search                 # 200, cached results
+//! curl localhost:3000/health                    # application/health+json, "warn"
+//! open http://localhost:3000/status             # refreshes every 5 s
+//! curl -X POST localhost:3000/admin/recover/openai
+//! ```
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use brownout::{BreakerState, DegradationManager};
+use brownout_axum::{
+    CurrentLevel, FeatureName, RequireFeature, health_router, require_feature, require_level,
+};
+
+const REFERENCE: &str = include_str!("../brownout.toml");
+
+/// The feature behind `/search`'s full-text results.
+struct FullTextSearch;
+impl FeatureName for FullTextSearch {
+    const NAME: &'static str = "full_text_search";
+}
+
+async fn index(CurrentLevel(level): CurrentLevel) -> String {
+    format!(
+        "inventory service at {level}\n\n\
+         GET  /stock                  stock_lookup (MINIMAL)\n\
+         POST /checkout               checkout (LIMITED)\n\
+         GET  /search                 full-text at DEGRADED, cached below\n\
+         GET  /suggestions            ai_suggestions (OPTIMAL, needs openai)\n\
+         POST /admin/fail/{{dep}}       open a dependency's breaker\n\
+         POST /admin/recover/{{dep}}    close it again\n\
+         GET  /health /health/live /health/ready /status\n"
+    )
+}
+
+async fn search(full_text: Option<RequireFeature<FullTextSearch>>) -> &'static str {
+    match full_text {
+        Some(_) => "full-text results: 3 hits",
+        None => "cached results: 2 hits (full-text search is off)",
+    }
+}
+
+/// Fails calls to `dependency` until its breaker opens.
+async fn fail(
+    State(manager): State<DegradationManager>,
+    Path(dependency): Path<String>,
+) -> Result<String, (StatusCode, String)> {
+    let breaker = manager.breaker(&dependency).ok_or((
+        StatusCode::NOT_FOUND,
+        format!("no dependency {dependency}\n"),
+    ))?;
+    while !breaker.state().is_open() && breaker.state() != BreakerState::Disabled {
+        let _ = breaker.call_sync(|| Err::<(), _>("simulated outage"));
+    }
+    Ok(format!(
+        "{dependency} is {}; score {:.1}, level {}\n",
+        breaker.state(),
+        manager.health_score(),
+        manager.level()
+    ))
+}
+
+/// Closes `dependency`'s breaker again (as a successful probe would).
+async fn recover(
+    State(manager): State<DegradationManager>,
+    Path(dependency): Path<String>,
+) -> Result<String, (StatusCode, String)> {
+    let breaker = manager.breaker(&dependency).ok_or((
+        StatusCode::NOT_FOUND,
+        format!("no dependency {dependency}\n"),
+    ))?;
+    breaker.reset();
+    Ok(format!(
+        "{dependency} is {}; score {:.1}, level {}\n",
+        breaker.state(),
+        manager.health_score(),
+        manager.level()
+    ))
+}
+
+fn app(manager: &DegradationManager) -> Result<Router, Box<dyn std::error::Error>> {
+    let gated = |route: Router<DegradationManager>, feature: &str| {
+        require_feature(manager, feature).map(|layer| route.route_layer(layer))
+    };
+    let stock = gated(
+        Router::new().route("/stock", get(|| async { "sku 42: 12 in stock\n" })),
+        "stock_lookup",
+    )?;
+    let checkout = gated(
+        Router::new().route("/checkout", post(|| async { "order 1001 placed\n" })),
+        "checkout",
+    )?;
+    let suggestions = gated(
+        Router::new().route("/suggestions", get(|| async { "try the blue one\n" })),
+        "ai_suggestions",
+    )?;
+    let admin = Router::new()
+        .route("/admin/fail/{dependency}", post(fail))
+        .route("/admin/recover/{dependency}", post(recover));
+
+    Ok(Router::new()
+        .route("/", get(index))
+        // Searching needs at least LIMITED; the handler picks full-text or cached.
+        .route(
+            "/search",
+            get(search).route_layer(require_level(manager, brownout::Level::Limited)),
+        )
+        .merge(stock)
+        .merge(checkout)
+        .merge(suggestions)
+        .merge(admin)
+        .with_state(manager.clone())
+        .merge(health_router(manager.clone())))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let manager = DegradationManager::from_toml_str(REFERENCE)?;
+    let app = app(&manager)?;
+
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port.parse()?,
+        Err(_) => 3000,
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!(
+        "listening on http://{}  (status page: /status)",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
