@@ -2,8 +2,13 @@
 //!
 //! Loads `examples/brownout.toml` (SPEC §2), gates a few routes by feature,
 //! serves `/health`, `/health/live`, `/health/ready` and the `/status` page,
-//! and offers admin routes that fail or recover a dependency so you can
-//! watch the level move.
+//! and offers admin routes that take a simulated dependency down or bring it
+//! back, so you can watch the level move. Every dependency has a health
+//! probe (here: "is the simulated dependency up?") run by the background
+//! task, so a recovered dependency closes its breaker on its own once its
+//! recovery timeout has passed, with no user traffic (openai: 30 s).
+//!
+//! `examples/load.sh` drives this service with `wrk` through an outage.
 //!
 //! Run: `cargo run -p brownout-examples --example axum_server`
 //! (listens on 127.0.0.1:3000; set `PORT` for another port), then:
@@ -15,14 +20,17 @@
 //! curl -i localhost:3000/search                 # 200, cached results
 //! curl localhost:3000/health                    # application/health+json, "warn"
 //! open http://localhost:3000/status             # refreshes every 5 s
-//! curl -X POST localhost:3000/admin/recover/openai
+//! curl -X POST localhost:3000/admin/recover/openai # the probe closes it within 30 s
 //! ```
 
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use brownout::{BreakerState, DegradationManager};
+use brownout::{BreakerState, Config, DegradationManager};
 use brownout_axum::{
     CurrentLevel, FeatureName, RequireFeature, health_router, require_feature, require_level,
 };
@@ -55,15 +63,38 @@ async fn search(full_text: Option<RequireFeature<FullTextSearch>>) -> &'static s
     }
 }
 
-/// Fails calls to `dependency` until its breaker opens.
+/// The simulated dependencies that are down.
+#[derive(Clone, Default)]
+struct Outages(Arc<Mutex<BTreeSet<String>>>);
+
+impl Outages {
+    fn set(&self, dependency: &str, down: bool) {
+        let mut set = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if down {
+            set.insert(dependency.to_owned());
+        } else {
+            set.remove(dependency);
+        }
+    }
+
+    fn is_down(&self, dependency: &str) -> bool {
+        let set = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        set.contains(dependency)
+    }
+}
+
+/// Takes `dependency` down: its calls fail until its breaker opens, and its
+/// probe fails until it is brought back.
 async fn fail(
     State(manager): State<DegradationManager>,
+    Extension(outages): Extension<Outages>,
     Path(dependency): Path<String>,
 ) -> Result<String, (StatusCode, String)> {
     let breaker = manager.breaker(&dependency).ok_or((
         StatusCode::NOT_FOUND,
         format!("no dependency {dependency}\n"),
     ))?;
+    outages.set(&dependency, true);
     while !breaker.state().is_open() && breaker.state() != BreakerState::Disabled {
         let _ = breaker.call_sync(|| Err::<(), _>("simulated outage"));
     }
@@ -75,25 +106,29 @@ async fn fail(
     ))
 }
 
-/// Closes `dependency`'s breaker again (as a successful probe would).
+/// Brings `dependency` back: its probe passes from now on, and the
+/// background task closes the breaker once the recovery timeout has passed.
 async fn recover(
     State(manager): State<DegradationManager>,
+    Extension(outages): Extension<Outages>,
     Path(dependency): Path<String>,
 ) -> Result<String, (StatusCode, String)> {
     let breaker = manager.breaker(&dependency).ok_or((
         StatusCode::NOT_FOUND,
         format!("no dependency {dependency}\n"),
     ))?;
-    breaker.reset();
+    outages.set(&dependency, false);
+    let wait = breaker.snapshot().retry_after.unwrap_or_default();
     Ok(format!(
-        "{dependency} is {}; score {:.1}, level {}\n",
+        "{dependency} is up; its breaker is {} and its probe closes it in {wait:.1?}\n",
         breaker.state(),
-        manager.health_score(),
-        manager.level()
     ))
 }
 
-fn app(manager: &DegradationManager) -> Result<Router, Box<dyn std::error::Error>> {
+fn app(
+    manager: &DegradationManager,
+    outages: Outages,
+) -> Result<Router, Box<dyn std::error::Error>> {
     let gated = |route: Router<DegradationManager>, feature: &str| {
         require_feature(manager, feature).map(|layer| route.route_layer(layer))
     };
@@ -111,7 +146,8 @@ fn app(manager: &DegradationManager) -> Result<Router, Box<dyn std::error::Error
     )?;
     let admin = Router::new()
         .route("/admin/fail/{dependency}", post(fail))
-        .route("/admin/recover/{dependency}", post(recover));
+        .route("/admin/recover/{dependency}", post(recover))
+        .layer(Extension(outages));
 
     Ok(Router::new()
         .route("/", get(index))
@@ -130,8 +166,20 @@ fn app(manager: &DegradationManager) -> Result<Router, Box<dyn std::error::Error
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let manager = DegradationManager::from_toml_str(REFERENCE)?;
-    let app = app(&manager)?;
+    let config = Config::from_toml_str(REFERENCE)?;
+    let outages = Outages::default();
+    let mut builder = DegradationManager::builder();
+    for dependency in config.dependencies.keys() {
+        let (outages, dependency) = (outages.clone(), dependency.clone());
+        builder = builder.probe(dependency.clone(), move || {
+            let up = !outages.is_down(&dependency);
+            async move { if up { Ok(()) } else { Err("simulated outage") } }
+        });
+    }
+    let manager = builder.config(config).build()?;
+    // Runs the probes; stops when `_background` is dropped at the end of main.
+    let _background = manager.spawn_background()?;
+    let app = app(&manager, outages)?;
 
     let port: u16 = match std::env::var("PORT") {
         Ok(port) => port.parse()?,
