@@ -2,17 +2,19 @@ use std::time::Duration;
 
 use tower_layer::Layer;
 
-use super::{Check, RequireService};
+use brownout_tower::gate::Admission;
+
+use super::RequireService;
 
 /// The layer returned by [`require_feature`](super::require_feature) and
 /// [`require_level`](super::require_level).
 #[derive(Debug, Clone)]
 pub struct RequireLayer {
-    check: Check,
+    check: Admission,
 }
 
 impl RequireLayer {
-    pub(super) fn new(check: Check) -> Self {
+    pub(super) fn new(check: Admission) -> Self {
         RequireLayer { check }
     }
 
@@ -21,7 +23,7 @@ impl RequireLayer {
     /// sent in whole seconds, rounded up).
     #[must_use]
     pub fn retry_after(mut self, hint: Duration) -> Self {
-        self.check.retry_after = hint;
+        self.check.set_retry_after(hint);
         self
     }
 }

@@ -20,10 +20,10 @@ mod future;
 mod layer;
 
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
-use brownout::{DegradationManager, FeatureGate, Level, UnknownFeature};
+use brownout::{DegradationManager, Level, UnknownFeature};
+use brownout_tower::gate::{Admission, DEFAULT_RETRY_AFTER};
 use tower_service::Service;
 
 pub use self::future::ResponseFuture;
@@ -63,9 +63,10 @@ pub fn require_feature(
     feature: &str,
 ) -> Result<RequireLayer, UnknownFeature> {
     let gate = manager.gate(feature)?;
-    Ok(RequireLayer::new(Check::new(
+    Ok(RequireLayer::new(Admission::feature(
         manager.clone(),
-        Rule::Feature(gate),
+        gate,
+        DEFAULT_RETRY_AFTER,
     )))
 }
 
@@ -86,51 +87,11 @@ pub fn require_feature(
 /// ```
 #[must_use]
 pub fn require_level(manager: &DegradationManager, level: Level) -> RequireLayer {
-    RequireLayer::new(Check::new(manager.clone(), Rule::MinLevel(level)))
-}
-
-/// What a [`RequireService`] checks per request.
-#[derive(Debug, Clone)]
-pub(crate) struct Check {
-    manager: DegradationManager,
-    rule: Rule,
-    retry_after: Duration,
-}
-
-#[derive(Debug, Clone)]
-enum Rule {
-    Feature(FeatureGate),
-    MinLevel(Level),
-}
-
-impl Check {
-    fn new(manager: DegradationManager, rule: Rule) -> Self {
-        Check {
-            manager,
-            rule,
-            retry_after: brownout_tower::gate::DEFAULT_RETRY_AFTER,
-        }
-    }
-
-    /// `Ok` to call the inner service, or the rejection.
-    ///
-    /// The level is read first, which also applies a time-driven change that
-    /// is due (an upgrade hold or an override running out) before the gate.
-    #[inline]
-    fn admit(&self) -> Result<(), Unavailable> {
-        let level = self.manager.level();
-        match &self.rule {
-            Rule::Feature(gate) if gate.is_enabled() => Ok(()),
-            Rule::Feature(gate) => Err(Unavailable::feature_off(
-                gate.name().to_owned(),
-                level,
-                Some(gate.min_level()),
-                self.retry_after,
-            )),
-            Rule::MinLevel(min) if level >= *min => Ok(()),
-            Rule::MinLevel(min) => Err(Unavailable::level_too_low(level, *min, self.retry_after)),
-        }
-    }
+    RequireLayer::new(Admission::min_level(
+        manager.clone(),
+        level,
+        DEFAULT_RETRY_AFTER,
+    ))
 }
 
 /// Calls the inner service only while its feature is on or its level is
@@ -138,7 +99,7 @@ impl Check {
 #[derive(Debug, Clone)]
 pub struct RequireService<S> {
     inner: S,
-    check: Check,
+    check: Admission,
 }
 
 impl<S> RequireService<S> {
@@ -174,9 +135,11 @@ where
 
     #[inline]
     fn call(&mut self, request: Request) -> Self::Future {
+        // The same decision as brownout-tower's `GateLayer`, answered as
+        // problem+json.
         match self.check.admit() {
             Ok(()) => ResponseFuture::called(self.inner.call(request)),
-            Err(rejection) => ResponseFuture::rejected(rejection.into_response()),
+            Err(shed) => ResponseFuture::rejected(Unavailable::from(&shed).into_response()),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The admission check a gate makes per request.
+//! The admission check a gate makes per request, shared with other adapters
+//! (`brownout-axum`'s route middleware makes the same decision).
 
 use std::time::Duration;
 
@@ -6,9 +7,27 @@ use brownout::{DegradationManager, FeatureGate, Level};
 
 use crate::error::Shed;
 
-/// What a gate checks, and the hint it gives when it sheds.
+/// What a gate checks per request, and the hint it gives when it sheds: the
+/// decision of [`GateLayer`](super::GateLayer), for adapters that answer in
+/// their own way.
+///
+/// ```
+/// use brownout::{DegradationManager, FeatureConfig, Level};
+/// use brownout_tower::gate::Admission;
+/// use std::time::Duration;
+///
+/// let manager = DegradationManager::builder()
+///     .feature("ai", FeatureConfig::new(Level::Optimal))
+///     .build()?;
+/// let ai = Admission::feature(manager.clone(), manager.gate("ai")?, Duration::from_secs(5));
+/// assert!(ai.admit().is_ok());
+/// manager.force_level(Level::Degraded, None);
+/// let shed = ai.admit().unwrap_err();
+/// assert_eq!(shed.feature(), Some("ai"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
-pub(crate) struct Check {
+pub struct Admission {
     manager: DegradationManager,
     rule: Rule,
     retry_after: Duration,
@@ -20,24 +39,29 @@ enum Rule {
     MinLevel(Level),
 }
 
-impl Check {
-    pub(crate) fn feature(manager: DegradationManager, gate: FeatureGate, hint: Duration) -> Self {
-        Check {
+impl Admission {
+    /// Admits while `gate`'s feature is on; sheds with `hint` as `Retry-After`.
+    #[must_use]
+    pub fn feature(manager: DegradationManager, gate: FeatureGate, hint: Duration) -> Self {
+        Admission {
             manager,
             rule: Rule::Feature(gate),
             retry_after: hint,
         }
     }
 
-    pub(crate) fn min_level(manager: DegradationManager, level: Level, hint: Duration) -> Self {
-        Check {
+    /// Admits while the level is at least `level`; sheds with `hint` as `Retry-After`.
+    #[must_use]
+    pub fn min_level(manager: DegradationManager, level: Level, hint: Duration) -> Self {
+        Admission {
             manager,
             rule: Rule::MinLevel(level),
             retry_after: hint,
         }
     }
 
-    pub(crate) fn set_retry_after(&mut self, hint: Duration) {
+    /// Changes the `Retry-After` hint given when shedding.
+    pub fn set_retry_after(&mut self, hint: Duration) {
         self.retry_after = hint;
     }
 
@@ -45,8 +69,11 @@ impl Check {
     ///
     /// Reading the level first also applies any time-driven change that is
     /// due (an upgrade hold or an override running out) before the gate is read.
+    ///
+    /// # Errors
+    /// [`Shed`] when the feature is off or the level is too low.
     #[inline]
-    pub(crate) fn admit(&self) -> Result<(), Shed> {
+    pub fn admit(&self) -> Result<(), Shed> {
         let level = self.manager.level();
         match &self.rule {
             Rule::Feature(gate) if gate.is_enabled() => Ok(()),

@@ -4,13 +4,13 @@ use std::time::Duration;
 use brownout::{DegradationManager, Level, UnknownFeature};
 use tower_layer::Layer;
 
-use super::check::Check;
+use super::check::Admission;
 use super::{DEFAULT_RETRY_AFTER, GateService, ShedAsError};
 
 /// Sheds requests while a feature is off or the level is below a minimum.
 #[derive(Debug, Clone)]
 pub struct GateLayer<M = ShedAsError> {
-    check: Check,
+    check: Admission,
     mode: PhantomData<fn() -> M>,
 }
 
@@ -22,7 +22,7 @@ impl GateLayer {
     /// [`UnknownFeature`] if the manager has no such feature, so a typo fails at startup.
     pub fn feature(manager: &DegradationManager, feature: &str) -> Result<Self, UnknownFeature> {
         let gate = manager.gate(feature)?;
-        Ok(GateLayer::from_check(Check::feature(
+        Ok(GateLayer::from_check(Admission::feature(
             manager.clone(),
             gate,
             DEFAULT_RETRY_AFTER,
@@ -31,7 +31,7 @@ impl GateLayer {
 
     /// Passes requests while the effective level is at least `level`.
     pub fn min_level(manager: &DegradationManager, level: Level) -> Self {
-        GateLayer::from_check(Check::min_level(
+        GateLayer::from_check(Admission::min_level(
             manager.clone(),
             level,
             DEFAULT_RETRY_AFTER,
@@ -40,7 +40,7 @@ impl GateLayer {
 }
 
 impl<M> GateLayer<M> {
-    fn from_check(check: Check) -> Self {
+    fn from_check(check: Admission) -> Self {
         GateLayer {
             check,
             mode: PhantomData,

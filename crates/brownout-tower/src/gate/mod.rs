@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use tower_service::Service;
 
-use self::check::Check;
+pub use self::check::Admission;
 use self::future::ResponseFuture;
 pub use self::layer::GateLayer;
 #[cfg(feature = "http")]
@@ -44,12 +44,12 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct GateService<S, M = ShedAsError> {
     inner: S,
-    check: Check,
+    check: Admission,
     mode: PhantomData<fn() -> M>,
 }
 
 impl<S, M> GateService<S, M> {
-    pub(crate) fn new(inner: S, check: Check) -> Self {
+    pub(crate) fn new(inner: S, check: Admission) -> Self {
         GateService {
             inner,
             check,
