@@ -1,0 +1,124 @@
+//! Admission: whether a call may go through, as a ticket or a rejection.
+
+use super::{Announce, Cold, Shared, Ticket};
+use crate::breaker::state::{BreakerState, Word};
+use crate::clock::Nanos;
+use crate::error::Rejected;
+use crate::nanos::duration_to_u64;
+use crate::sync::Ordering;
+
+/// How far the coarse clock may lag the precise one. Within this of the end
+/// of an open period the rejection path re-checks with the precise clock, so a
+/// caller that waits exactly `retry_after` is let through.
+const COARSE_SLACK_NANOS: u64 = 10_000_000;
+
+/// Nanoseconds from `now` until `until` (zero once passed).
+fn nanos_until(until: Nanos, now: Nanos) -> u64 {
+    until.as_u64().saturating_sub(now.as_u64())
+}
+
+impl Shared {
+    #[inline]
+    fn ticket(&self, word: Word) -> Ticket {
+        let started = if self.slow_nanos == 0 {
+            Nanos::ZERO
+        } else {
+            self.clock.now()
+        };
+        Ticket {
+            epoch: word.epoch(),
+            started,
+        }
+    }
+
+    #[inline]
+    fn rejected(&self, state: BreakerState, retry_nanos: u64) -> Rejected {
+        self.telemetry.rejected();
+        Rejected::new(self.thin_name, state, retry_nanos)
+    }
+
+    /// Asks to let one call through. The closed case (without slow-call
+    /// detection) is inlined into the caller: one load, no clock read.
+    #[inline(always)]
+    pub(crate) fn acquire(&self) -> Result<Ticket, Rejected> {
+        let word = self.word();
+        if word.state() == BreakerState::Closed && self.slow_nanos == 0 {
+            return Ok(Ticket {
+                epoch: word.epoch(),
+                started: Nanos::ZERO,
+            });
+        }
+        self.acquire_slow(word)
+    }
+
+    #[inline(never)]
+    fn acquire_slow(&self, word: Word) -> Result<Ticket, Rejected> {
+        match word.state() {
+            BreakerState::Closed | BreakerState::Disabled => Ok(self.ticket(word)),
+            BreakerState::Open => {
+                let now = self.clock.now_coarse().as_u64();
+                let left = self.open_until.load(Ordering::Acquire).saturating_sub(now);
+                if left > COARSE_SLACK_NANOS {
+                    return Err(self.rejected(BreakerState::Open, left));
+                }
+                // Near the deadline the coarse clock may lag: decide on the precise one.
+                self.acquire_cold()
+            }
+            BreakerState::HalfOpen | BreakerState::ForcedOpen => self.acquire_cold(),
+        }
+    }
+
+    #[cold]
+    fn acquire_cold(&self) -> Result<Ticket, Rejected> {
+        let now = self.clock.now();
+        let mut announce = Announce::default();
+        let result = {
+            let mut cold = self.cold.lock();
+            let word = self.word();
+            match word.state() {
+                BreakerState::Closed | BreakerState::Disabled => Ok(self.ticket(word)),
+                BreakerState::ForcedOpen => {
+                    let hint = duration_to_u64(self.config.recovery_timeout);
+                    Err(self.rejected(BreakerState::ForcedOpen, hint))
+                }
+                BreakerState::Open => {
+                    let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
+                    if now < until {
+                        Err(self.rejected(BreakerState::Open, nanos_until(until, now)))
+                    } else {
+                        let half = self.transition(&mut cold, word, BreakerState::HalfOpen, now);
+                        announce.push(half.1);
+                        cold.trials.in_flight = 1;
+                        Ok(self.ticket(half.0))
+                    }
+                }
+                BreakerState::HalfOpen => self.admit_trial(&mut cold, word, now, &mut announce),
+            }
+        };
+        self.announce(announce);
+        result
+    }
+
+    fn admit_trial(
+        &self,
+        cold: &mut Cold,
+        word: Word,
+        now: Nanos,
+        announce: &mut Announce,
+    ) -> Result<Ticket, Rejected> {
+        if now >= cold.trials.deadline {
+            // The trials did not all answer in time: they count as failed.
+            let (_, t) = self.reopen(cold, word, now);
+            announce.push(t);
+            let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
+            return Err(self.rejected(BreakerState::Open, nanos_until(until, now)));
+        }
+        let trials = &mut cold.trials;
+        if trials.in_flight + trials.successes < self.config.half_open_max_calls {
+            trials.in_flight += 1;
+            Ok(self.ticket(word))
+        } else {
+            Err(self.rejected(BreakerState::HalfOpen, 0))
+        }
+    }
+}
