@@ -30,7 +30,7 @@ use axum::Router;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use brownout::{BreakerState, Config, DegradationManager};
+use brownout::{Breaker, BreakerState, Config, DegradationManager};
 use brownout_axum::{
     CurrentLevel, FeatureName, RequireFeature, health_router, require_feature, require_level,
 };
@@ -83,6 +83,17 @@ impl Outages {
     }
 }
 
+/// The breaker of `dependency`, or a 404 naming it.
+fn breaker_of(
+    manager: &DegradationManager,
+    dependency: &str,
+) -> Result<Breaker, (StatusCode, String)> {
+    manager.breaker(dependency).ok_or((
+        StatusCode::NOT_FOUND,
+        format!("no dependency {dependency}\n"),
+    ))
+}
+
 /// Takes `dependency` down: its calls fail until its breaker opens, and its
 /// probe fails until it is brought back.
 async fn fail(
@@ -90,10 +101,7 @@ async fn fail(
     Extension(outages): Extension<Outages>,
     Path(dependency): Path<String>,
 ) -> Result<String, (StatusCode, String)> {
-    let breaker = manager.breaker(&dependency).ok_or((
-        StatusCode::NOT_FOUND,
-        format!("no dependency {dependency}\n"),
-    ))?;
+    let breaker = breaker_of(&manager, &dependency)?;
     outages.set(&dependency, true);
     while !breaker.state().is_open() && breaker.state() != BreakerState::Disabled {
         let _ = breaker.call_sync(|| Err::<(), _>("simulated outage"));
@@ -113,10 +121,7 @@ async fn recover(
     Extension(outages): Extension<Outages>,
     Path(dependency): Path<String>,
 ) -> Result<String, (StatusCode, String)> {
-    let breaker = manager.breaker(&dependency).ok_or((
-        StatusCode::NOT_FOUND,
-        format!("no dependency {dependency}\n"),
-    ))?;
+    let breaker = breaker_of(&manager, &dependency)?;
     outages.set(&dependency, false);
     let wait = breaker.snapshot().retry_after.unwrap_or_default();
     Ok(format!(
