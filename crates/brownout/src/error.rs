@@ -1,9 +1,11 @@
-//! Errors: a rejected call, a wrapped call's own error, bad configuration, unknown features.
+//! Errors: a rejected call, a timed-out call, a wrapped call's own error,
+//! bad configuration, unknown names.
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::breaker::BreakerState;
+use crate::name::DependencyName;
+use crate::state::BreakerState;
 
 /// The error of [`Breaker::call`](crate::Breaker::call) and
 /// [`Breaker::call_sync`](crate::Breaker::call_sync).
@@ -15,6 +17,8 @@ use crate::breaker::BreakerState;
 pub enum Error<E> {
     /// The breaker did not let the call through; the closure never ran.
     Rejected(Rejected),
+    /// The call outlived its dependency's `call_timeout` (counted as a failure).
+    Timeout(TimedOut),
     /// The call ran and returned this error.
     Inner(E),
 }
@@ -24,7 +28,7 @@ impl<E> Error<E> {
     pub fn into_inner(self) -> Option<E> {
         match self {
             Error::Inner(e) => Some(e),
-            Error::Rejected(_) => None,
+            Error::Rejected(_) | Error::Timeout(_) => None,
         }
     }
 
@@ -32,7 +36,15 @@ impl<E> Error<E> {
     pub fn rejected(&self) -> Option<&Rejected> {
         match self {
             Error::Rejected(r) => Some(r),
-            Error::Inner(_) => None,
+            Error::Timeout(_) | Error::Inner(_) => None,
+        }
+    }
+
+    /// The timeout, if the call outlived its `call_timeout`.
+    pub fn timed_out(&self) -> Option<&TimedOut> {
+        match self {
+            Error::Timeout(t) => Some(t),
+            Error::Rejected(_) | Error::Inner(_) => None,
         }
     }
 }
@@ -47,6 +59,7 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Rejected(r) => fmt::Display::fmt(r, f),
+            Error::Timeout(t) => fmt::Display::fmt(t, f),
             Error::Inner(e) => fmt::Display::fmt(e, f),
         }
     }
@@ -55,7 +68,7 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
 impl<E: std::error::Error + 'static> std::error::Error for Error<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Rejected(_) => None,
+            Error::Rejected(_) | Error::Timeout(_) => None,
             Error::Inner(e) => Some(e),
         }
     }
@@ -63,27 +76,22 @@ impl<E: std::error::Error + 'static> std::error::Error for Error<E> {
 
 /// A breaker refused a call: which dependency, in which state, and when to try again.
 ///
-/// Cheap to copy: building it on the rejection path allocates nothing, and
-/// it is 24 bytes (a thin pointer to the interned name, the time left in
-/// nanoseconds, the state), so it travels through `Result`s cheaply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// Building it on the rejection path allocates nothing: the name is copied
+/// inline (or, past 22 bytes, shares the breaker's allocation).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "circuit breaker `{}` is {state}: call rejected, retry after {:?}",
     self.dependency(),
     self.retry_after()
 )]
 pub struct Rejected {
-    dependency: &'static &'static str,
+    dependency: DependencyName,
     retry_nanos: u64,
     state: BreakerState,
 }
 
 impl Rejected {
-    pub(crate) const fn new(
-        dependency: &'static &'static str,
-        state: BreakerState,
-        retry_nanos: u64,
-    ) -> Self {
+    pub(crate) const fn new(dependency: DependencyName, state: BreakerState, retry_nanos: u64) -> Self {
         Rejected {
             dependency,
             retry_nanos,
@@ -94,7 +102,7 @@ impl Rejected {
     /// The dependency whose breaker rejected the call.
     #[must_use]
     pub fn dependency(&self) -> &str {
-        self.dependency
+        &self.dependency
     }
 
     /// The breaker's state at the time of rejection.
@@ -103,11 +111,63 @@ impl Rejected {
         self.state
     }
 
-    /// How long until a trial call may be allowed (zero when a half-open
-    /// breaker is only waiting for its trial calls to answer).
+    /// How long until a trial call may be allowed: the rest of the open
+    /// period, or, when a half-open breaker has every trial slot taken, the
+    /// time by which its trials answer or count as failed.
     #[must_use]
     pub fn retry_after(&self) -> Duration {
         Duration::from_nanos(self.retry_nanos)
+    }
+}
+
+/// A call outlived its dependency's `call_timeout`.
+///
+/// ```
+/// use brownout::{Breaker, BreakerConfig, Error};
+/// use brownout::clock::ManualClock;
+/// use std::time::Duration;
+///
+/// let clock = ManualClock::new();
+/// let config = BreakerConfig { call_timeout: Some(Duration::from_secs(2)), ..Default::default() };
+/// let breaker = Breaker::with_clock("payments", config, clock.clone())?;
+/// let result = breaker.call_sync(|| {
+///     clock.advance(Duration::from_secs(3)); // the call takes 3 s
+///     Ok::<_, &str>("late")
+/// });
+/// match result {
+///     Err(Error::Timeout(t)) => {
+///         assert_eq!(t.dependency(), "payments");
+///         assert_eq!(t.timeout(), Duration::from_secs(2));
+///     }
+///     other => panic!("expected a timeout, got {other:?}"),
+/// }
+/// # Ok::<(), brownout::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("call to `{}` timed out after {:?}", self.dependency(), self.timeout)]
+pub struct TimedOut {
+    dependency: DependencyName,
+    timeout: Duration,
+}
+
+impl TimedOut {
+    pub(crate) const fn new(dependency: DependencyName, timeout: Duration) -> Self {
+        TimedOut {
+            dependency,
+            timeout,
+        }
+    }
+
+    /// The dependency whose call timed out.
+    #[must_use]
+    pub fn dependency(&self) -> &str {
+        &self.dependency
+    }
+
+    /// The `call_timeout` it outlived.
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 }
 
@@ -171,6 +231,21 @@ impl UnknownFeature {
     }
 }
 
+/// A dependency name that the manager does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown dependency `{name}`")]
+pub struct UnknownDependency {
+    pub(crate) name: String,
+}
+
+impl UnknownDependency {
+    /// The name that was asked for.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,9 +255,9 @@ mod tests {
         let e: Error<std::io::Error> = Error::Inner(std::io::Error::other("boom"));
         assert_eq!(e.to_string(), "boom");
         assert!(std::error::Error::source(&e).is_some());
-        let r = Rejected::new(&"openai", BreakerState::Open, 3_000_000_000);
+        let r = Rejected::new(DependencyName::new("openai"), BreakerState::Open, 3_000_000_000);
         assert_eq!(r.retry_after(), Duration::from_secs(3));
-        assert!(std::mem::size_of::<Rejected>() <= 24);
+        assert!(std::mem::size_of::<Rejected>() <= 40);
         let e: Error<&str> = r.into();
         assert_eq!(
             e.to_string(),

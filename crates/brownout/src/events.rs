@@ -6,27 +6,13 @@
 //! and `level` (the manager's, after the transition) when the breaker belongs
 //! to a manager; `from`, `to`, `level`, `score`, `cause` on level changes.
 
-#[cfg(feature = "tracing")]
-use crate::breaker::BreakerState;
-use crate::breaker::Transition;
+use crate::change::LevelChange;
 use crate::level::Level;
-use crate::manager::LevelChange;
+use crate::transition::Transition;
 
-/// How healthy a state is, for telling "down" from "up".
+/// The longest unknown feature name logged in full.
 #[cfg(feature = "tracing")]
-fn rank(state: BreakerState) -> u8 {
-    match state {
-        BreakerState::Closed | BreakerState::Disabled => 2,
-        BreakerState::HalfOpen => 1,
-        BreakerState::Open | BreakerState::ForcedOpen => 0,
-    }
-}
-
-/// Whether a breaker transition is a step down (reported at WARN).
-#[cfg(feature = "tracing")]
-fn is_downward(transition: &Transition) -> bool {
-    rank(transition.to) < rank(transition.from)
-}
+const LOGGED_NAME_MAX: usize = 128;
 
 /// A breaker transition; `after` is the manager's score and level once it
 /// has folded the transition in (`None` for a standalone breaker).
@@ -43,7 +29,7 @@ pub(crate) fn breaker_transition(
             Some((score, level)) => (Some(score), Some(level.as_str())),
             None => (None, None),
         };
-        if is_downward(&transition) {
+        if transition.is_downward() {
             tracing::warn!(target: "brownout", dependency, from, to, score, level, "circuit breaker transition");
         } else {
             tracing::info!(target: "brownout", dependency, from, to, score, level, "circuit breaker transition");
@@ -73,7 +59,19 @@ pub(crate) fn listener_panicked() {
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 pub(crate) fn unknown_feature(name: &str) {
     #[cfg(feature = "tracing")]
-    tracing::warn!(target: "brownout", feature = name, "unknown feature asked for; answering disabled");
+    {
+        let cut = (0..=LOGGED_NAME_MAX.min(name.len()))
+            .rev()
+            .find(|&i| name.is_char_boundary(i))
+            .unwrap_or(0);
+        let feature = &name[..cut];
+        tracing::warn!(target: "brownout", feature, "unknown feature asked for; answering disabled");
+    }
+}
+
+pub(crate) fn delivery_thread_failed() {
+    #[cfg(feature = "tracing")]
+    tracing::error!(target: "brownout", "could not start the level-change delivery thread; retrying at the next change");
 }
 
 #[cfg(feature = "tokio")]

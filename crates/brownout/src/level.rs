@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::health::Health;
+
 /// How much of the service is on, from worst to best.
 ///
 /// Ordered `Emergency < Minimal < Limited < Degraded < Optimal`; displays and
@@ -51,6 +53,17 @@ impl Level {
             Level::Limited => "LIMITED",
             Level::Degraded => "DEGRADED",
             Level::Optimal => "OPTIMAL",
+        }
+    }
+
+    /// Pass at OPTIMAL, warn from DEGRADED down to MINIMAL (optional work
+    /// is shed but the service answers), fail at EMERGENCY.
+    #[must_use]
+    pub const fn health(self) -> Health {
+        match self {
+            Level::Optimal => Health::Pass,
+            Level::Degraded | Level::Limited | Level::Minimal => Health::Warn,
+            Level::Emergency => Health::Fail,
         }
     }
 

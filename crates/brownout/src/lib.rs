@@ -45,35 +45,48 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod breaker;
+mod change;
 pub mod clock;
 mod config;
 mod error;
 mod events;
+mod health;
 mod level;
 mod manager;
+mod name;
 mod nanos;
+mod outcome;
+mod serde_millis;
+mod state;
 mod sync;
 mod telemetry;
+mod transition;
 
 pub use breaker::{
-    Breaker, BreakerSnapshot, BreakerState, Outcome, OwnedPermit, Permit, Transition,
-    TransitionSnapshot, WindowCounts,
+    Breaker, BreakerSnapshot, OwnedPermit, Permit, TransitionSnapshot, TripCause, TripSnapshot,
+    WindowCounts,
 };
+pub use change::{ChangeCause, LevelChange};
 pub use config::{
     BreakerConfig, Config, DEFAULT_PROBE_TIMEOUT, DependencyConfig, FeatureConfig, LevelsConfig,
     MAX_FAILURE_THRESHOLD, MAX_WINDOW, Policy,
 };
 #[cfg(feature = "tokio")]
 pub use error::NoRuntime;
-pub use error::{ConfigError, Error, Rejected, UnknownFeature};
+pub use error::{ConfigError, Error, Rejected, TimedOut, UnknownDependency, UnknownFeature};
+pub use health::Health;
 pub use level::{Level, ParseLevelError};
 #[cfg(feature = "tokio")]
 pub use manager::Background;
 pub use manager::{
-    ChangeCause, DegradationManager, DependencySnapshot, FeatureGate, FeatureSnapshot, LevelChange,
-    ListenerId, ManagerBuilder, OverrideSnapshot, Snapshot,
+    DegradationManager, DependencySnapshot, FeatureGate, FeatureSnapshot, HeldOff,
+    LevelChangeSnapshot, ListenerId, ManagerBuilder, OverrideSnapshot, Snapshot,
 };
+pub use name::DependencyName;
+pub use outcome::Outcome;
+pub use state::BreakerState;
 pub use telemetry::names as metric_names;
+pub use transition::Transition;
 
 /// The README's quick start, compiled and run as a doctest.
 #[cfg(doctest)]

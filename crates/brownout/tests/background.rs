@@ -274,7 +274,7 @@ async fn subscribers_see_every_change_in_order() {
         assert_eq!(
             change.cause,
             ChangeCause::Breaker {
-                dependency,
+                dependency: brownout::DependencyName::new(dependency),
                 from: BreakerState::Closed,
                 to: BreakerState::Open,
             }

@@ -140,7 +140,7 @@ fn open_rejects_without_running_the_call() {
         Ok::<_, &str>(())
     });
     assert!(!ran);
-    let rejected = *r.unwrap_err().rejected().expect("a rejection");
+    let rejected = r.unwrap_err().rejected().expect("a rejection").clone();
     assert_eq!(rejected.dependency(), "dep");
     assert_eq!(rejected.state(), BreakerState::Open);
     assert_eq!(rejected.retry_after(), 10 * SECOND);
@@ -491,7 +491,11 @@ fn half_open_admits_exactly_max_calls_at_once() {
     assert_eq!(b.snapshot().trials_in_flight, 3);
     let r = rejection(&b);
     assert_eq!(r.state(), BreakerState::HalfOpen);
-    assert_eq!(r.retry_after(), Duration::ZERO);
+    // Every slot taken: the trials answer (or count as failed) within the
+    // half-open timeout, which defaults to the recovery timeout.
+    assert_eq!(r.retry_after(), 10 * SECOND);
+    clock.advance(4 * SECOND);
+    assert_eq!(rejection(&b).retry_after(), 6 * SECOND);
     p1.success();
     // A success does not free a slot for a fourth trial: three successes are needed.
     assert!(b.try_acquire().is_err());

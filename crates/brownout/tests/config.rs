@@ -636,7 +636,7 @@ fn documented_defaults() {
     );
     assert_eq!(l.hysteresis, 0.0);
     assert_eq!(l.upgrade_hold, Duration::ZERO);
-    assert_eq!(l.half_open_credit, 0.5);
+    assert_eq!(l.half_open_credit, 0.0);
     for (level, threshold) in [
         (Level::Optimal, 90.0),
         (Level::Degraded, 70.0),

@@ -160,9 +160,17 @@ impl Model {
                     self.in_flight += 1;
                     Ok(self.ticket())
                 } else {
-                    Err((BreakerState::HalfOpen, 0))
+                    // Every slot taken: retry once the trials answer or expire.
+                    Err((BreakerState::HalfOpen, self.deadline - self.now))
                 }
             }
+        }
+    }
+
+    /// A snapshot re-opens a half-open breaker whose trials are overdue.
+    fn expire(&mut self) {
+        if self.state == BreakerState::HalfOpen && self.now >= self.deadline {
+            self.reopen();
         }
     }
 
@@ -367,6 +375,8 @@ fn check(config: ModelConfig, ops: Vec<Op>) -> Result<(), TestCaseError> {
         }
         prop_assert_eq!(breaker.state(), model.state, "step {}: state", step);
         let snap = breaker.snapshot();
+        model.expire();
+        prop_assert_eq!(snap.state, model.state, "step {}: snapshot state", step);
         prop_assert_eq!(
             snap.consecutive_failures,
             model.consecutive,
@@ -446,7 +456,7 @@ fn the_model_follows_the_spec_by_hand() {
     m.now += 10_000 * MS;
     let a = m.acquire().unwrap();
     let b = m.acquire().unwrap();
-    assert_eq!(m.acquire().unwrap_err(), (BreakerState::HalfOpen, 0));
+    assert_eq!(m.acquire().unwrap_err(), (BreakerState::HalfOpen, 10_000 * MS));
     m.record(a, Outcome::Success);
     m.record(b, Outcome::Failure);
     assert_eq!(m.state, BreakerState::Open);

@@ -13,8 +13,14 @@ use brownout::{
 const REFERENCE: &str = include_str!("../../../examples/brownout.toml");
 
 fn reference() -> (DegradationManager, ManualClock) {
+    reference_with(|_| {})
+}
+
+/// The reference deployment with `edit` applied to its configuration.
+fn reference_with(edit: impl FnOnce(&mut Config)) -> (DegradationManager, ManualClock) {
     let clock = ManualClock::new();
-    let config = Config::from_toml_str(REFERENCE).expect("the reference config is valid");
+    let mut config = Config::from_toml_str(REFERENCE).expect("the reference config is valid");
+    edit(&mut config);
     let manager = DegradationManager::builder()
         .config(config)
         .clock(clock.clone())
@@ -151,8 +157,19 @@ fn openai_open_is_50_minimal() {
 }
 
 #[test]
-fn openai_half_open_is_75_degraded() {
+fn openai_half_open_is_still_50_minimal() {
+    // A breaker under trial earns no credit by default: the level does not
+    // rise until the breaker closes.
     let (manager, clock) = reference();
+    half_open(&manager, &clock, "openai");
+    assert_score(&manager, 50.0);
+    assert_eq!(manager.level(), Level::Minimal);
+    assert_eq!(manager.enabled_features().len(), 4);
+}
+
+#[test]
+fn openai_half_open_with_half_credit_is_75_degraded() {
+    let (manager, clock) = reference_with(|c| c.levels.half_open_credit = 0.5);
     half_open(&manager, &clock, "openai");
     assert_score(&manager, 75.0);
     assert_eq!(manager.level(), Level::Degraded);
@@ -306,7 +323,8 @@ fn gates_and_level_are_current_when_the_tripping_call_returns() {
     // The first trial moves the breaker to half-open as it is admitted.
     clock.advance(Duration::from_secs(20));
     let trial = database.try_acquire().unwrap();
-    assert_score(&manager, 35.0);
+    assert_eq!(database.state(), BreakerState::HalfOpen);
+    assert_score(&manager, 20.0);
     assert_eq!(manager.level(), Level::Emergency);
     // Its success closes the breaker and everything is current at once.
     trial.success();
@@ -320,10 +338,11 @@ fn gates_and_level_are_current_when_the_tripping_call_returns() {
     clock.advance(Duration::from_secs(30));
     assert!(!search.is_enabled());
     let trial = openai.try_acquire().unwrap();
-    // openai half-open: 25 + 30 + 15 + 5 = 75, DEGRADED, as the trial is admitted.
-    assert_score(&manager, 75.0);
-    assert_eq!(manager.level(), Level::Degraded);
-    assert!(search.is_enabled() && checkout.is_enabled());
+    // openai half-open earns nothing: 30 + 15 + 5 = 50, MINIMAL, as the trial is admitted.
+    assert_eq!(openai.state(), BreakerState::HalfOpen);
+    assert_score(&manager, 50.0);
+    assert_eq!(manager.level(), Level::Minimal);
+    assert!(!search.is_enabled() && !checkout.is_enabled());
     drop(trial);
     assert_eq!(openai.state(), BreakerState::HalfOpen);
 }
@@ -345,8 +364,8 @@ fn gates_follow_permit_outcomes_immediately() {
 
     clock.advance(Duration::from_secs(30));
     let first = openai.try_acquire().unwrap();
-    // Half-open: 75, DEGRADED, as soon as the trial is admitted.
-    assert!(search.is_enabled());
+    // Half-open earns no credit: still MINIMAL while the trials run.
+    assert!(!search.is_enabled());
     assert!(!ai.is_enabled());
     let second = openai.try_acquire().unwrap();
     first.success();
@@ -363,7 +382,7 @@ fn gates_follow_permit_outcomes_immediately() {
     }
     clock.advance(Duration::from_secs(30));
     let trial = openai.try_acquire().unwrap();
-    assert!(search.is_enabled());
+    assert_eq!(manager.level(), Level::Minimal);
     trial.failure();
     assert_eq!(openai.state(), BreakerState::Open);
     assert!(!search.is_enabled());

@@ -1,37 +1,32 @@
 //! One dependency's circuit breaker.
 
 mod backoff;
-pub(crate) mod engine;
-mod name;
-mod outcome;
+mod engine;
 mod permit;
 mod snapshot;
-pub(crate) mod state;
+mod timer;
 mod window;
 
 use std::future::Future;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
-use self::engine::{Shared, TransitionListener};
-pub use self::outcome::Outcome;
+use self::engine::Shared;
 pub use self::permit::{OwnedPermit, Permit};
-pub(crate) use self::snapshot::opt_millis as snapshot_opt_millis;
-pub use self::snapshot::{BreakerSnapshot, TransitionSnapshot};
-pub use self::state::BreakerState;
+pub use self::snapshot::{BreakerSnapshot, TransitionSnapshot, TripCause, TripSnapshot};
 pub use self::window::WindowCounts;
 use crate::clock::{Clock, ClockSource, MonotonicClock, Nanos};
 use crate::config::BreakerConfig;
-use crate::error::{ConfigError, Error, Rejected};
+use crate::error::{ConfigError, Error, Rejected, TimedOut};
+use crate::name::DependencyName;
+use crate::outcome::Outcome;
+use crate::state::BreakerState;
+use crate::transition::Transition;
 
-/// One state change of a breaker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Transition {
-    /// The state before.
-    pub from: BreakerState,
-    /// The state after.
-    pub to: BreakerState,
-    /// When, on the breaker's clock.
-    pub at: Nanos,
+/// Told about every transition of a breaker, after the breaker's lock is
+/// released (the manager folds it into the score and announces it).
+pub(crate) trait TransitionListener: Send + Sync {
+    fn on_transition(&self, dependency: &DependencyName, transition: Transition);
 }
 
 /// A circuit breaker for one dependency.
@@ -76,42 +71,58 @@ impl Breaker {
         config: BreakerConfig,
         clock: C,
     ) -> Result<Breaker, ConfigError> {
-        Breaker::build(name.as_ref(), config, ClockSource::new(clock), None)
-    }
-
-    pub(crate) fn build(
-        name: &str,
-        config: BreakerConfig,
-        clock: ClockSource,
-        listener: Option<Weak<dyn TransitionListener>>,
-    ) -> Result<Breaker, ConfigError> {
+        let name = name.as_ref();
         if name.trim().is_empty() {
             return Err(ConfigError::new("name", "must not be empty"));
         }
         config.validate()?;
-        let shared = Shared::new(name::intern(name), config, clock, listener);
-        Ok(Breaker {
+        Ok(Breaker::from_valid(name, config, ClockSource::new(clock), None))
+    }
+
+    /// A breaker from settings already validated (by the manager's config).
+    pub(crate) fn from_valid(
+        name: &str,
+        config: BreakerConfig,
+        clock: ClockSource,
+        listener: Option<Weak<dyn TransitionListener>>,
+    ) -> Breaker {
+        let shared = Shared::new(DependencyName::new(name), config, clock, listener);
+        Breaker {
             shared: Arc::new(shared),
-        })
+        }
     }
 
     /// The dependency's name.
     #[must_use]
     pub fn name(&self) -> &str {
-        self.shared.name
+        &self.shared.name
+    }
+
+    /// The dependency's name as a cheap-to-clone value.
+    #[must_use]
+    pub fn dependency_name(&self) -> &DependencyName {
+        &self.shared.name
     }
 
     /// The current state (one atomic load).
     #[inline]
     #[must_use]
     pub fn state(&self) -> BreakerState {
-        self.shared.word().state()
+        self.shared.state()
     }
 
     /// The settings this breaker was built with.
     #[must_use]
     pub fn config(&self) -> &BreakerConfig {
         &self.shared.config
+    }
+
+    /// Time until this breaker lets a trial call through: while open, the
+    /// rest of the open period (zero once it is over); while forced open,
+    /// the recovery timeout as a hint; `None` in every other state.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.shared.retry_after()
     }
 
     /// Asks to make one call. Closed: always granted, without a lock or a
@@ -140,10 +151,15 @@ impl Breaker {
 
     /// Runs `f` if permitted and records its result (`Err` is a failure).
     ///
-    /// A panic in `f` counts as a failure and propagates.
+    /// A panic in `f` counts as a failure and propagates. With a
+    /// `call_timeout`, a call that returns after it counts as a timeout
+    /// failure and its result is dropped: a synchronous call cannot be cut
+    /// short, only judged when it returns (on the coarse clock, to a few
+    /// milliseconds).
     ///
     /// # Errors
-    /// [`Error::Rejected`] without running `f`, or [`Error::Inner`] with `f`'s error.
+    /// [`Error::Rejected`] without running `f`, [`Error::Timeout`] when it
+    /// outlived the `call_timeout`, or [`Error::Inner`] with `f`'s error.
     #[inline]
     pub fn call_sync<T, E, F>(&self, f: F) -> Result<T, Error<E>>
     where
@@ -164,8 +180,7 @@ impl Breaker {
     {
         let permit = self.try_acquire()?;
         let result = f();
-        permit.record(classify(&result));
-        result.map_err(Error::Inner)
+        self.finish(permit, classify, result)
     }
 
     /// Runs the future `f` returns if permitted and records its result
@@ -173,8 +188,17 @@ impl Breaker {
     /// records nothing and gives back a half-open slot; a panic while polling
     /// counts as a failure.
     ///
+    /// A `call_timeout` is how a dependency that hangs trips its breaker:
+    /// with the `tokio` feature, inside a tokio runtime (with its timer
+    /// enabled, as `#[tokio::main]` does), the call is dropped at the
+    /// deadline; in every case a call that finishes after it counts as a
+    /// timeout. Either way it is a failure (metrics outcome `timeout`) and
+    /// the caller gets [`Error::Timeout`]. `slow_call_duration`, by
+    /// contrast, only judges calls that finish.
+    ///
     /// # Errors
-    /// [`Error::Rejected`] without calling `f`, or [`Error::Inner`] with the future's error.
+    /// [`Error::Rejected`] without calling `f`, [`Error::Timeout`] when the
+    /// call outlived the `call_timeout`, or [`Error::Inner`] with the future's error.
     pub async fn call<T, E, F, Fut>(&self, f: F) -> Result<T, Error<E>>
     where
         F: FnOnce() -> Fut,
@@ -194,9 +218,43 @@ impl Breaker {
         Fut: Future<Output = Result<T, E>>,
     {
         let permit = self.try_acquire()?;
-        let result = f().await;
+        let result = match self.shared.config.call_timeout {
+            None => f().await,
+            Some(limit) => match timer::within(limit, f()).await {
+                Some(result) => result,
+                None => {
+                    permit.record(Outcome::Timeout);
+                    return Err(Error::Timeout(self.timed_out()));
+                }
+            },
+        };
+        self.finish(permit, classify, result)
+    }
+
+    /// Records a finished call's outcome, judging a late one a timeout.
+    #[inline]
+    fn finish<T, E, C>(
+        &self,
+        permit: Permit<'_>,
+        classify: C,
+        result: Result<T, E>,
+    ) -> Result<T, Error<E>>
+    where
+        C: FnOnce(&Result<T, E>) -> Outcome,
+    {
+        if permit.overran() {
+            permit.record(Outcome::Timeout);
+            return Err(Error::Timeout(self.timed_out()));
+        }
         permit.record(classify(&result));
         result.map_err(Error::Inner)
+    }
+
+    /// This breaker's timeout error.
+    #[cold]
+    fn timed_out(&self) -> TimedOut {
+        let limit = self.shared.config.call_timeout.unwrap_or_default();
+        TimedOut::new(self.shared.name.clone(), limit)
     }
 
     /// Opens the breaker until [`reset`](Self::reset): every call is rejected.
@@ -216,8 +274,8 @@ impl Breaker {
     }
 
     /// Re-opens a half-open breaker whose trials have outlived
-    /// `half_open_timeout`, even if no call asks for permission. Calls and
-    /// probes do this on their own; this is for a periodic driver.
+    /// `half_open_timeout`, even if no call asks for permission. Calls,
+    /// probes and snapshots do this on their own; this is for a periodic driver.
     pub fn expire_trials(&self) {
         self.shared.expire_trials();
     }
@@ -238,9 +296,12 @@ impl Breaker {
     }
 
     /// State, counts and timings, read consistently (also flushes metrics).
+    /// Half-open trials past their `half_open_timeout` are expired first, so
+    /// the snapshot shows what the next call would see.
     #[must_use]
     pub fn snapshot(&self) -> BreakerSnapshot {
+        self.shared.expire_trials();
         self.shared.flush_metrics();
-        BreakerSnapshot::of(self.shared.name, self.shared.observe())
+        BreakerSnapshot::of(&self.shared.name, self.shared.observe())
     }
 }

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::Outcome;
 use super::engine::{Shared, Ticket};
+use crate::outcome::Outcome;
 
 /// The bookkeeping shared by both permit types: report once, or on drop
 /// report nothing (or a failure while unwinding from a panic).
@@ -67,7 +67,15 @@ macro_rules! permit_methods {
         /// The dependency this permit is for.
         #[must_use]
         pub fn dependency(&self) -> &str {
-            self.0.shared.as_ref().name
+            &self.0.shared.as_ref().name
+        }
+
+        /// Whether the call has outlived the breaker's `call_timeout` (always
+        /// `false` without one). Record [`Outcome::Timeout`] for such a call.
+        #[inline]
+        #[must_use]
+        pub fn overran(&self) -> bool {
+            self.0.shared.as_ref().overran(self.0.ticket)
         }
     };
 }

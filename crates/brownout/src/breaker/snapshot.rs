@@ -5,8 +5,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::engine::Observed;
-use super::state::BreakerState;
 use super::window::WindowCounts;
+use crate::clock::Nanos;
+use crate::serde_millis;
+use crate::state::BreakerState;
 
 /// One breaker's state, recent counts and timings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -18,17 +20,22 @@ pub struct BreakerSnapshot {
     pub state: BreakerState,
     /// Consecutive failures counted in the current closed generation.
     pub consecutive_failures: u32,
-    /// Counts of the sliding window, for rate and slow-call policies.
+    /// Counts of the sliding window, for rate and slow-call policies. The
+    /// window starts empty at every state change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<WindowCounts>,
     /// Half-open trial calls in flight.
     pub trials_in_flight: u32,
     /// Time until a trial is allowed, while open (milliseconds in JSON).
-    #[serde(rename = "retry_after_ms", serialize_with = "opt_millis")]
+    #[serde(rename = "retry_after_ms", serialize_with = "serde_millis::optional")]
     pub retry_after: Option<Duration>,
-    /// The last state change, if any.
+    /// The last state change, if any: since when the breaker is in its state.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_transition: Option<TransitionSnapshot>,
+    /// What opened the breaker the last time it opened, with the counts it
+    /// saw then (kept after it closes again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_trip: Option<TripSnapshot>,
 }
 
 /// The last state change of a breaker.
@@ -39,7 +46,51 @@ pub struct TransitionSnapshot {
     /// The state after.
     pub to: BreakerState,
     /// How long ago (milliseconds in JSON).
-    #[serde(rename = "ago_ms", serialize_with = "millis")]
+    #[serde(rename = "ago_ms", serialize_with = "serde_millis::required")]
+    pub ago: Duration,
+}
+
+/// Why a breaker opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TripCause {
+    /// `failure_threshold` failures in a row.
+    ConsecutiveFailures,
+    /// The failure rate over the window reached `failure_rate_threshold`.
+    FailureRate,
+    /// The slow-call rate over the window reached `slow_call_rate_threshold`.
+    SlowCallRate,
+    /// A half-open trial failed (or was slow).
+    TrialFailed,
+    /// Half-open trials did not all answer within `half_open_timeout`.
+    TrialsTimedOut,
+    /// Opened by hand with `force_open`.
+    Forced,
+}
+
+/// What opened a breaker, as recorded at the moment it opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Trip {
+    pub(crate) cause: TripCause,
+    pub(crate) consecutive_failures: u32,
+    pub(crate) window: Option<WindowCounts>,
+    pub(crate) at: Nanos,
+}
+
+/// The counts that opened a breaker, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct TripSnapshot {
+    /// What opened it.
+    pub cause: TripCause,
+    /// Consecutive failures at that moment.
+    pub consecutive_failures: u32,
+    /// The sliding window's counts at that moment, for rate and slow-call policies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowCounts>,
+    /// How long ago (milliseconds in JSON).
+    #[serde(rename = "ago_ms", serialize_with = "serde_millis::required")]
     pub ago: Duration,
 }
 
@@ -47,8 +98,8 @@ impl BreakerSnapshot {
     pub(crate) fn of(name: &str, o: Observed) -> Self {
         BreakerSnapshot {
             name: name.to_owned(),
-            state: o.word.state(),
-            consecutive_failures: o.word.failures(),
+            state: o.state,
+            consecutive_failures: o.consecutive_failures,
             window: o.window,
             trials_in_flight: o.trials_in_flight,
             retry_after: o.retry_after,
@@ -57,20 +108,12 @@ impl BreakerSnapshot {
                 to: t.to,
                 ago: o.now.saturating_since(t.at),
             }),
+            last_trip: o.last_trip.map(|t| TripSnapshot {
+                cause: t.cause,
+                consecutive_failures: t.consecutive_failures,
+                window: t.window,
+                ago: o.now.saturating_since(t.at),
+            }),
         }
-    }
-}
-
-pub(crate) fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-pub(crate) fn opt_millis<S: serde::Serializer>(
-    d: &Option<Duration>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => millis(d, s),
-        None => s.serialize_none(),
     }
 }

@@ -64,7 +64,17 @@ pub struct BreakerConfig {
     pub minimum_calls: u32,
     /// Failure rate, in (0, 1], at or above which `failure_rate` opens the breaker. Default: 0.5.
     pub failure_rate_threshold: f64,
-    /// A call longer than this counts as slow. Default: unset (no slow-call detection).
+    /// A call still running after this is a failure (metrics outcome
+    /// `timeout`, [`Error::Timeout`](crate::Error::Timeout) to the caller):
+    /// the way a dependency that hangs trips its breaker. `call(..).await`
+    /// cuts the call off at the deadline with tokio's timer (feature
+    /// `tokio`); otherwise a call that finishes after it counts as a
+    /// timeout. Default: unset (calls may run for ever).
+    #[serde(with = "duration::optional", skip_serializing_if = "Option::is_none")]
+    pub call_timeout: Option<Duration>,
+    /// A call that finishes after this counts as slow. Only calls that
+    /// finish are judged: a call that hangs is never counted here; set
+    /// `call_timeout` for that. Default: unset (no slow-call detection).
     #[serde(with = "duration::optional", skip_serializing_if = "Option::is_none")]
     pub slow_call_duration: Option<Duration>,
     /// Slow-call rate, in (0, 1], at or above which the breaker opens (with
@@ -98,6 +108,7 @@ impl Default for BreakerConfig {
             window_duration: None,
             minimum_calls: 10,
             failure_rate_threshold: 0.5,
+            call_timeout: None,
             slow_call_duration: None,
             slow_call_rate_threshold: 1.0,
             recovery_timeout: Duration::from_secs(30),
@@ -143,6 +154,7 @@ impl BreakerConfig {
         c.rate("slow_call_rate_threshold", self.slow_call_rate_threshold)?;
         c.nonzero("recovery_timeout", Some(self.recovery_timeout))?;
         c.nonzero("window_duration", self.window_duration)?;
+        c.nonzero("call_timeout", self.call_timeout)?;
         c.nonzero("slow_call_duration", self.slow_call_duration)?;
         c.nonzero("max_recovery_timeout", self.max_recovery_timeout)?;
         c.nonzero("half_open_timeout", self.half_open_timeout)?;

@@ -1,5 +1,6 @@
 //! Field checks that name the full path in their errors.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::error::ConfigError;
@@ -53,5 +54,30 @@ pub(crate) fn join(prefix: &str, field: &str) -> String {
         field.to_owned()
     } else {
         format!("{prefix}.{field}")
+    }
+}
+
+/// A name as a TOML key in a path: bare when TOML allows it (`openai`),
+/// quoted otherwise (`"db.eu"`, `"a b"`, `""`), so a path stays unambiguous.
+pub(crate) fn key(name: &str) -> Cow<'_, str> {
+    let bare = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        Cow::Borrowed(name)
+    } else {
+        let mut quoted = String::with_capacity(name.len() + 2);
+        quoted.push('"');
+        for c in name.chars() {
+            match c {
+                '"' => quoted.push_str("\\\""),
+                '\\' => quoted.push_str("\\\\"),
+                c if c.is_control() => quoted.push_str(&c.escape_unicode().to_string()),
+                c => quoted.push(c),
+            }
+        }
+        quoted.push('"');
+        Cow::Owned(quoted)
     }
 }

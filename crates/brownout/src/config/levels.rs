@@ -29,7 +29,12 @@ pub struct LevelsConfig {
     /// How long the score must hold before an upgrade applies. Default: `"0s"`.
     #[serde(with = "duration::required")]
     pub upgrade_hold: Duration,
-    /// Availability counted for a half-open dependency, in [0, 1]. Default: 0.5.
+    /// Availability counted for a half-open dependency, in [0, 1]. Default: 0:
+    /// a breaker under trial counts as down until it closes, so a dependency
+    /// whose probe keeps failing holds the level steady instead of lifting it
+    /// for every trial. A credit above 0 raises the level during trials, and
+    /// a failing trial drops it again: the level (and any alert on it) flaps
+    /// once per recovery timeout.
     pub half_open_credit: f64,
 }
 
@@ -42,7 +47,7 @@ impl Default for LevelsConfig {
             minimal: 40.0,
             hysteresis: 0.0,
             upgrade_hold: Duration::ZERO,
-            half_open_credit: 0.5,
+            half_open_credit: 0.0,
         }
     }
 }

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::breaker::{BreakerConfig, MAX_FAILURE_THRESHOLD, MAX_WINDOW, Policy};
 use self::check::Check;
-pub(crate) use self::check::join;
+pub(crate) use self::check::{join, key};
 pub use self::levels::LevelsConfig;
 use crate::error::ConfigError;
 use crate::level::Level;
@@ -158,14 +158,14 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.levels.validate_at("levels")?;
         for (name, dep) in &self.dependencies {
-            let path = join("dependencies", name);
+            let path = join("dependencies", &key(name));
             if name.trim().is_empty() {
                 return Err(ConfigError::new(path, "name must not be empty"));
             }
             dep.validate_at(&path)?;
         }
         for (name, feature) in &self.features {
-            let path = join("features", name);
+            let path = join("features", &key(name));
             if name.trim().is_empty() {
                 return Err(ConfigError::new(path, "name must not be empty"));
             }

@@ -1,5 +1,8 @@
 //! TOML parsing whose errors name the full field path.
 
+use serde_path_to_error::{Path, Segment};
+
+use super::check::{join, key};
 use super::{BreakerConfig, Config};
 use crate::error::ConfigError;
 
@@ -10,7 +13,7 @@ pub(super) fn parse(source: &str) -> Result<Config, ConfigError> {
     let table: toml::Table = toml::from_str(source).map_err(|e| syntax_error(&e))?;
     let value = toml::Value::Table(table);
     serde_path_to_error::deserialize::<_, Config>(value.clone())
-        .map_err(|e| refine(&value, &e.path().to_string(), e.inner().to_string()))
+        .map_err(|e| refine(&value, segments(e.path()), &e.inner().to_string()))
 }
 
 fn syntax_error(e: &toml::de::Error) -> ConfigError {
@@ -18,17 +21,34 @@ fn syntax_error(e: &toml::de::Error) -> ConfigError {
     ConfigError::new("", format!("invalid TOML: {message}"))
 }
 
+/// The path as raw keys (names unquoted), so names with dots stay whole.
+fn segments(path: &Path) -> Vec<String> {
+    path.iter()
+        .map(|segment| match segment {
+            Segment::Map { key } => key.clone(),
+            Segment::Enum { variant } => variant.clone(),
+            Segment::Seq { index } => index.to_string(),
+            Segment::Unknown => "?".to_owned(),
+        })
+        .collect()
+}
+
+/// Keys joined with dots, each quoted where TOML would need it
+/// (`dependencies."db.eu".weight`).
+fn render(segments: &[String]) -> String {
+    segments.iter().fold(String::new(), |path, segment| join(&path, &key(segment)))
+}
+
 /// Turns serde's message at `path` into a path that ends at the offending key.
 ///
 /// Keys flattened into a dependency's breaker are reported by serde at the
 /// dependency table; deserialising the breaker keys alone finds the key.
-fn refine(root: &toml::Value, path: &str, message: String) -> ConfigError {
-    if let Some(err) = key_error(path, &message) {
+fn refine(root: &toml::Value, path: Vec<String>, message: &str) -> ConfigError {
+    if let Some(err) = key_error(&path, message) {
         return err;
     }
-    let mut segments = path.split('.');
-    if let (Some("dependencies"), Some(name), None) =
-        (segments.next(), segments.next(), segments.next())
+    if let [table, name] = path.as_slice()
+        && table == "dependencies"
         && let Some(toml::Value::Table(dep)) =
             root.get("dependencies").and_then(|deps| deps.get(name))
     {
@@ -39,13 +59,14 @@ fn refine(root: &toml::Value, path: &str, message: String) -> ConfigError {
         if let Err(inner) =
             serde_path_to_error::deserialize::<_, BreakerConfig>(toml::Value::Table(breaker))
         {
-            let inner_path = format!("{path}.{}", inner.path());
-            return key_error(&inner_path, &inner.inner().to_string()).unwrap_or_else(|| {
-                ConfigError::new(inner_path, clean(&inner.inner().to_string()))
-            });
+            let mut inner_path = path.clone();
+            inner_path.extend(segments(inner.path()));
+            let inner_message = inner.inner().to_string();
+            return key_error(&inner_path, &inner_message)
+                .unwrap_or_else(|| ConfigError::new(render(&inner_path), clean(&inner_message)));
         }
     }
-    ConfigError::new(path.trim_start_matches('.'), clean(&message))
+    ConfigError::new(render(&path), clean(message))
 }
 
 /// `unknown field `x`` and `missing field `x``: the key belongs in the path.
@@ -53,25 +74,19 @@ fn refine(root: &toml::Value, path: &str, message: String) -> ConfigError {
 /// serde_path_to_error already ends the path of an unknown key with the key,
 /// except in a dependency table (its breaker keys are flattened, so serde
 /// reports them at the table); a missing key is always reported at its table.
-fn key_error(path: &str, message: &str) -> Option<ConfigError> {
-    let mut segments = path.split('.');
-    let dependency_table = matches!(
-        (segments.next(), segments.next(), segments.next()),
-        (Some("dependencies"), Some(_), None)
-    );
+fn key_error(path: &[String], message: &str) -> Option<ConfigError> {
+    let dependency_table = matches!(path, [table, _] if table == "dependencies");
     for (prefix, reason, key_in_path) in [
         ("unknown field `", "unknown key", !dependency_table),
         ("missing field `", "missing required key", false),
     ] {
         if let Some(rest) = message.strip_prefix(prefix) {
-            let key = rest.split('`').next().unwrap_or_default();
-            let base = if path == "." { "" } else { path };
-            let path = if key_in_path {
-                base.to_owned()
-            } else {
-                super::check::join(base, key)
-            };
-            return Some(ConfigError::new(path, reason));
+            let field = rest.split('`').next().unwrap_or_default();
+            let mut full = path.to_vec();
+            if !key_in_path {
+                full.push(field.to_owned());
+            }
+            return Some(ConfigError::new(render(&full), reason));
         }
     }
     None

@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::core::Core;
-use crate::breaker::BreakerState;
+use crate::state::BreakerState;
 use crate::clock::Nanos;
 
 /// The longest the task sleeps without looking again (bounds the effect of a

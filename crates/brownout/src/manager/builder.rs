@@ -4,15 +4,14 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 
 use super::DegradationManager;
-use super::changes::ChangeCause;
+use super::control::OverrideChange;
 use super::core::{Core, Dependency};
 use super::features::FeatureSlot;
-use crate::breaker::Breaker;
-use crate::breaker::engine::TransitionListener;
+use crate::breaker::{Breaker, TransitionListener};
+use crate::change::ChangeCause;
 use crate::clock::{Clock, ClockSource};
 use crate::config::{Config, DependencyConfig, FeatureConfig, LevelsConfig};
 use crate::error::ConfigError;
-use crate::sync::AtomicBool;
 
 /// Builds a [`DegradationManager`]; every input goes through the same
 /// validation as a TOML [`Config`].
@@ -134,23 +133,34 @@ impl ManagerBuilder {
             ));
         }
         let clock = self.clock;
-        let mut error = None;
         let core = Arc::new_cyclic(|weak: &Weak<Core>| {
             let listener: Weak<dyn TransitionListener> = weak.clone();
-            let mut dependencies = Vec::with_capacity(config.dependencies.len());
-            for (name, dep) in &config.dependencies {
-                match Breaker::build(
-                    name,
-                    dep.breaker.clone(),
-                    clock.clone(),
-                    Some(listener.clone()),
-                ) {
-                    Ok(breaker) => dependencies.push(Dependency {
-                        breaker,
-                        weight: dep.weight,
-                        max_level_when_open: dep.max_level_when_open,
-                        #[cfg(feature = "tokio")]
-                        probe: probes
+            // Validated above: building the breakers cannot fail.
+            let breakers: Arc<[Breaker]> = config
+                .dependencies
+                .iter()
+                .map(|(name, dep)| {
+                    Breaker::from_valid(
+                        name,
+                        dep.breaker.clone(),
+                        clock.clone(),
+                        Some(listener.clone()),
+                    )
+                })
+                .collect();
+            let dependencies = config
+                .dependencies
+                .iter()
+                .zip(breakers.iter())
+                .map(|((name, dep), breaker)| {
+                    #[cfg(not(feature = "tokio"))]
+                    let _ = name;
+                    #[allow(unused_mut)]
+                    let mut dependency =
+                        Dependency::new(breaker.clone(), dep.weight, dep.max_level_when_open);
+                    #[cfg(feature = "tokio")]
+                    {
+                        dependency.probe = probes
                             .iter()
                             .position(|(probed, _)| probed == name)
                             .map(|i| probes.swap_remove(i).1)
@@ -159,11 +169,11 @@ impl ManagerBuilder {
                                     dep.probe_timeout
                                         .unwrap_or(crate::config::DEFAULT_PROBE_TIMEOUT),
                                 )
-                            }),
-                    }),
-                    Err(e) => error = Some(e),
-                }
-            }
+                            });
+                    }
+                    dependency
+                })
+                .collect();
             let features = config
                 .features
                 .iter()
@@ -173,20 +183,17 @@ impl ManagerBuilder {
                         .iter()
                         .filter_map(|r| config.dependencies.keys().position(|d| d == r))
                         .collect();
-                    Arc::new(FeatureSlot {
-                        name: name.as_str().into(),
-                        min_level: f.min_level,
+                    Arc::new(FeatureSlot::new(
+                        name,
+                        f.min_level,
+                        Arc::clone(&breakers),
                         requires,
-                        enabled: AtomicBool::new(false),
-                    })
+                    ))
                 })
                 .collect();
             Core::new(dependencies, features, config.levels.clone(), clock.clone())
         });
-        if let Some(e) = error {
-            return Err(e);
-        }
-        core.recompute(None, ChangeCause::Initial);
+        core.recompute(OverrideChange::Keep, ChangeCause::Initial);
         Ok(DegradationManager::from_core(core))
     }
 }
@@ -199,7 +206,7 @@ fn merge<T>(
     for (name, value) in extra {
         if into.contains_key(&name) {
             return Err(ConfigError::new(
-                format!("{table}.{name}"),
+                crate::config::join(table, &crate::config::key(&name)),
                 "duplicate name",
             ));
         }

@@ -1,78 +1,37 @@
-//! Level changes and the listeners told about them.
+//! Delivering level changes to listeners and subscribers.
 //!
-//! A recomputation that changes the effective level queues a [`LevelChange`]
-//! while it holds the manager's control lock, so changes queue in the order
-//! they happened. Delivery happens after that lock is released, by one thread
-//! at a time (whoever finds the delivery slot free drains the queue), so every
-//! listener sees every change once and in order, and a listener may call back
-//! into the manager (even `force_level`) without deadlocking: its own change
-//! is queued and delivered right after it returns.
+//! A recomputation that changes the effective level queues the
+//! [`LevelChange`] while it holds the manager's control lock, so changes
+//! queue in the order they happened, and publishes it to `subscribe()`
+//! receivers at once (a watch channel: they always end on the latest level).
+//!
+//! Listeners are called one change at a time, in order. The thread that made
+//! a change calls the listeners for that change itself when nothing older is
+//! waiting and nobody else is delivering; otherwise it leaves the change to
+//! the manager's delivery thread (started the first time it is needed) and
+//! returns at once. No caller ever runs, or waits for, listener work caused
+//! by another thread's change. The queue holds at most [`QUEUE_CAPACITY`]
+//! changes: a listener too slow to keep up loses the oldest ones, never the
+//! latest.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::ThreadId;
+use std::time::Duration;
 
-use serde::Serialize;
+use parking_lot::{Condvar, Mutex};
 
-use crate::breaker::BreakerState;
-use crate::level::Level;
-use crate::sync::Mutex;
+use crate::change::LevelChange;
 
-/// One change of the effective level.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct LevelChange {
-    /// The level before.
-    pub from: Level,
-    /// The level after.
-    pub to: Level,
-    /// The health score after the change.
-    pub score: f64,
-    /// What caused it.
-    pub cause: ChangeCause,
-}
+/// The most changes kept for listeners; older ones are dropped first.
+pub(crate) const QUEUE_CAPACITY: usize = 256;
 
-/// What made the level change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ChangeCause {
-    /// The state the manager started in (the first value a subscriber sees).
-    Initial,
-    /// A dependency's breaker changed state.
-    Breaker {
-        /// The dependency.
-        dependency: &'static str,
-        /// Its breaker's state before.
-        from: BreakerState,
-        /// Its breaker's state after.
-        to: BreakerState,
-    },
-    /// [`force_level`](crate::DegradationManager::force_level) or
-    /// [`clear_override`](crate::DegradationManager::clear_override).
-    Override,
-    /// A deadline passed: an upgrade hold completed or an override's TTL ran out.
-    Deadline,
-    /// An explicit [`refresh`](crate::DegradationManager::refresh).
-    Refresh,
-}
-
-impl fmt::Display for ChangeCause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ChangeCause::Initial => f.write_str("initial"),
-            ChangeCause::Breaker {
-                dependency,
-                from,
-                to,
-            } => write!(f, "breaker {dependency} {from} -> {to}"),
-            ChangeCause::Override => f.write_str("override"),
-            ChangeCause::Deadline => f.write_str("deadline"),
-            ChangeCause::Refresh => f.write_str("refresh"),
-        }
-    }
-}
+/// How long the idle delivery thread sleeps before checking that its
+/// manager still exists.
+const IDLE_CHECK: Duration = Duration::from_millis(500);
 
 /// Identifies a listener added with
 /// [`on_level_change`](crate::DegradationManager::on_level_change), for removal.
@@ -81,62 +40,143 @@ pub struct ListenerId(u64);
 
 type Listener = Arc<dyn Fn(&LevelChange) + Send + Sync>;
 
-/// Queued changes, listeners and the delivery slot.
+/// The registered listeners and the next id to hand out.
+#[derive(Default)]
+struct Listeners {
+    next_id: u64,
+    all: Vec<(ListenerId, Listener)>,
+}
+
+/// A change waiting for listeners: its sequence number and the thread that made it.
+struct Waiting {
+    seq: u64,
+    made_by: ThreadId,
+    change: LevelChange,
+}
+
+/// Changes waiting for listeners, in order.
+#[derive(Default)]
+struct Queue {
+    next_seq: u64,
+    waiting: VecDeque<Waiting>,
+}
+
+/// A change queued for listeners, to be delivered by the thread that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub(crate) struct Ticket(u64);
+
+/// Queued changes, listeners, the delivery slot and the delivery thread.
 pub(crate) struct Changes {
-    queue: Mutex<VecDeque<LevelChange>>,
+    queue: Mutex<Queue>,
     delivering: Mutex<()>,
-    listeners: Mutex<(u64, Vec<(ListenerId, Listener)>)>,
+    listeners: Mutex<Listeners>,
+    listener_count: AtomicUsize,
+    wake: Condvar,
+    worker_started: AtomicBool,
     #[cfg(feature = "tokio")]
     watch: tokio::sync::watch::Sender<LevelChange>,
 }
 
 impl Changes {
-    pub(crate) fn new(initial: LevelChange) -> Self {
+    pub(crate) fn new(initial: LevelChange) -> Arc<Self> {
         #[cfg(not(feature = "tokio"))]
         let _ = initial;
-        Changes {
-            queue: Mutex::new(VecDeque::new()),
+        Arc::new(Changes {
+            queue: Mutex::new(Queue::default()),
             delivering: Mutex::new(()),
-            listeners: Mutex::new((0, Vec::new())),
+            listeners: Mutex::new(Listeners::default()),
+            listener_count: AtomicUsize::new(0),
+            wake: Condvar::new(),
+            worker_started: AtomicBool::new(false),
             #[cfg(feature = "tokio")]
             watch: tokio::sync::watch::Sender::new(initial),
+        })
+    }
+
+    /// Publishes a change to subscribers and queues it for listeners. The
+    /// caller holds the control lock, which orders changes; nothing here
+    /// blocks on listener work.
+    pub(crate) fn push(&self, change: &LevelChange) -> Option<Ticket> {
+        #[cfg(feature = "tokio")]
+        self.watch.send_replace(change.clone());
+        if self.listener_count.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut queue = self.queue.lock();
+        let seq = queue.next_seq;
+        queue.next_seq += 1;
+        if queue.waiting.len() >= QUEUE_CAPACITY {
+            queue.waiting.pop_front();
+        }
+        queue.waiting.push_back(Waiting {
+            seq,
+            made_by: std::thread::current().id(),
+            change: change.clone(),
+        });
+        Some(Ticket(seq))
+    }
+
+    /// Delivers the change behind `ticket` on this thread if it is next in
+    /// line and nobody else is delivering, then any change that a listener
+    /// made on this thread meanwhile; otherwise hands it to the delivery
+    /// thread. Never runs listeners for another thread's change.
+    pub(crate) fn deliver(self: &Arc<Self>, ticket: Ticket) {
+        let Some(slot) = self.delivering.try_lock() else {
+            return self.wake_worker();
+        };
+        let me = std::thread::current().id();
+        let mut first = true;
+        loop {
+            let mine = {
+                let mut queue = self.queue.lock();
+                match queue.waiting.front() {
+                    Some(w) if (first && w.seq == ticket.0) || (!first && w.made_by == me) => {
+                        queue.waiting.pop_front()
+                    }
+                    _ => None,
+                }
+            };
+            let Some(waiting) = mine else { break };
+            self.tell(&waiting.change);
+            first = false;
+        }
+        drop(slot);
+        if !self.queue.lock().waiting.is_empty() {
+            self.wake_worker();
         }
     }
 
-    /// Queues a change (the caller holds the control lock, which orders changes).
-    pub(crate) fn push(&self, change: LevelChange) {
-        self.queue.lock().push_back(change);
+    fn wake_worker(self: &Arc<Self>) {
+        if !self.worker_started.swap(true, Ordering::AcqRel) {
+            let weak = Arc::downgrade(self);
+            let spawned = std::thread::Builder::new()
+                .name("brownout-listeners".into())
+                .spawn(move || deliver_in_background(&weak));
+            if spawned.is_err() {
+                // No thread to be had: try again at the next change.
+                self.worker_started.store(false, Ordering::Release);
+                crate::events::delivery_thread_failed();
+            }
+        }
+        self.wake.notify_one();
     }
 
-    /// Delivers queued changes unless another thread is already doing so
-    /// (that thread then delivers ours too).
-    pub(crate) fn deliver(&self) {
+    /// Drains the queue in order, holding the delivery slot.
+    fn drain(&self) {
+        let _slot = self.delivering.lock();
         loop {
-            let Some(slot) = self.delivering.try_lock() else {
-                return;
-            };
-            loop {
-                let next = self.queue.lock().pop_front();
-                let Some(change) = next else { break };
-                self.tell(&change);
-            }
-            drop(slot);
-            // A change queued after our last look and before we freed the slot
-            // found the slot taken: deliver it now.
-            if self.queue.lock().is_empty() {
-                return;
-            }
+            let next = self.queue.lock().waiting.pop_front();
+            let Some(waiting) = next else { return };
+            self.tell(&waiting.change);
         }
     }
 
     fn tell(&self, change: &LevelChange) {
-        crate::events::level_change(change);
-        #[cfg(feature = "tokio")]
-        self.watch.send_replace(change.clone());
         let listeners: Vec<Listener> = self
             .listeners
             .lock()
-            .1
+            .all
             .iter()
             .map(|(_, l)| Arc::clone(l))
             .collect();
@@ -148,18 +188,22 @@ impl Changes {
     }
 
     pub(crate) fn add(&self, listener: Listener) -> ListenerId {
-        let mut guard = self.listeners.lock();
-        guard.0 += 1;
-        let id = ListenerId(guard.0);
-        guard.1.push((id, listener));
+        let mut listeners = self.listeners.lock();
+        listeners.next_id += 1;
+        let id = ListenerId(listeners.next_id);
+        listeners.all.push((id, listener));
+        self.listener_count
+            .store(listeners.all.len(), Ordering::Release);
         id
     }
 
     pub(crate) fn remove(&self, id: ListenerId) -> bool {
-        let mut guard = self.listeners.lock();
-        let before = guard.1.len();
-        guard.1.retain(|(each, _)| *each != id);
-        guard.1.len() != before
+        let mut listeners = self.listeners.lock();
+        let before = listeners.all.len();
+        listeners.all.retain(|(each, _)| *each != id);
+        self.listener_count
+            .store(listeners.all.len(), Ordering::Release);
+        listeners.all.len() != before
     }
 
     #[cfg(feature = "tokio")]
@@ -168,11 +212,23 @@ impl Changes {
     }
 }
 
+/// The delivery thread: drains the queue whenever woken, and ends once its
+/// manager is gone.
+fn deliver_in_background(changes: &Weak<Changes>) {
+    while let Some(changes) = changes.upgrade() {
+        changes.drain();
+        let mut queue = changes.queue.lock();
+        if queue.waiting.is_empty() {
+            changes.wake.wait_for(&mut queue, IDLE_CHECK);
+        }
+    }
+}
+
 impl fmt::Debug for Changes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Changes")
-            .field("queued", &self.queue.lock().len())
-            .field("listeners", &self.listeners.lock().1.len())
+            .field("queued", &self.queue.lock().waiting.len())
+            .field("listeners", &self.listener_count.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }

@@ -9,7 +9,9 @@ use crate::level::Level;
 /// rounding never pushes a boundary score down a level.
 pub(crate) const TOLERANCE: f64 = 1e-9;
 
-/// The highest level whose threshold plus `bonus` the score reaches.
+/// The highest level whose threshold plus `bonus` the score reaches. The
+/// required score never exceeds 100, so no hysteresis can lock a level out:
+/// a score of 100 always reaches OPTIMAL.
 #[must_use]
 pub(crate) fn level_for(score: f64, levels: &LevelsConfig, bonus: f64) -> Level {
     [
@@ -19,7 +21,7 @@ pub(crate) fn level_for(score: f64, levels: &LevelsConfig, bonus: f64) -> Level 
         Level::Minimal,
     ]
     .into_iter()
-    .find(|&level| score + TOLERANCE >= levels.threshold(level) + bonus)
+    .find(|&level| score + TOLERANCE >= (levels.threshold(level) + bonus).min(100.0))
     .unwrap_or(Level::Emergency)
 }
 
@@ -28,6 +30,17 @@ pub(crate) fn level_for(score: f64, levels: &LevelsConfig, bonus: f64) -> Level 
 pub(crate) struct Override {
     pub(crate) level: Level,
     pub(crate) until: Option<Nanos>,
+}
+
+/// What a recomputation does to the manual override.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum OverrideChange {
+    /// Leave it as it is.
+    Keep,
+    /// Force this level.
+    Set(Override),
+    /// End the override.
+    Clear,
 }
 
 /// The computed level and its anti-flapping memory.
@@ -151,6 +164,22 @@ mod tests {
         );
         assert_eq!(c.update(65.0, Level::Optimal, &levels, at(15)), None);
         assert_eq!(c.computed(), Level::Limited);
+    }
+
+    #[test]
+    fn no_hysteresis_locks_optimal_out() {
+        for (optimal, hysteresis) in [(100.0, 1.0), (90.0, 15.0), (90.0, 99.0)] {
+            let levels = LevelsConfig {
+                optimal,
+                hysteresis,
+                ..LevelsConfig::default()
+            };
+            let mut c = Controller::new(100.0, Level::Optimal, &levels);
+            c.update(0.0, Level::Optimal, &levels, at(0));
+            assert_eq!(c.computed(), Level::Emergency);
+            c.update(100.0, Level::Optimal, &levels, at(1));
+            assert_eq!(c.computed(), Level::Optimal, "{optimal} + {hysteresis}");
+        }
     }
 
     #[test]

@@ -1,19 +1,191 @@
-//! Feature gates: one published flag per feature.
+//! Feature gates: one published flag per feature, and why it is off.
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
+use serde::Serialize;
+
+use crate::breaker::Breaker;
 use crate::level::Level;
-use crate::sync::{AtomicBool, Ordering};
+use crate::name::DependencyName;
+use crate::state::BreakerState;
+use crate::sync::{AtomicBool, AtomicU32, Ordering};
+use crate::telemetry::ShedTelemetry;
+
+/// `FeatureSlot::held` when the feature is on.
+const ON: u32 = 0;
+/// `FeatureSlot::held` low byte: the level holds it off.
+const BY_LEVEL: u32 = 1;
+/// `FeatureSlot::held` low byte from here on: the `requires[code - 2]` dependency holds it off.
+const BY_DEPENDENCY: u32 = 2;
 
 /// One feature's definition and its published on/off flag.
 #[derive(Debug)]
 pub(crate) struct FeatureSlot {
     pub(crate) name: Box<str>,
     pub(crate) min_level: Level,
-    /// Indexes of the dependencies whose breaker must not be open.
-    pub(crate) requires: Box<[usize]>,
+    /// Every dependency of the manager, in name order.
+    dependencies: Arc<[Breaker]>,
+    /// Indexes into `dependencies` of those whose breaker must not be open.
+    requires: Box<[usize]>,
     pub(crate) enabled: AtomicBool,
+    /// What holds the feature off: the level in the top byte, and in the
+    /// low 24 bits `ON`, `BY_LEVEL`, or `BY_DEPENDENCY + i` for `requires[i]`.
+    held: AtomicU32,
+    shed: ShedTelemetry,
+}
+
+impl FeatureSlot {
+    pub(crate) fn new(
+        name: &str,
+        min_level: Level,
+        dependencies: Arc<[Breaker]>,
+        requires: Box<[usize]>,
+    ) -> Self {
+        FeatureSlot {
+            shed: ShedTelemetry::feature(name),
+            name: name.into(),
+            min_level,
+            dependencies,
+            requires,
+            enabled: AtomicBool::new(false),
+            held: AtomicU32::new(ON),
+        }
+    }
+
+    /// Decides the feature at `level` from the live breaker states and
+    /// publishes the answer; returns whether it is on. Called under the
+    /// manager's control lock.
+    pub(crate) fn publish(&self, level: Level) -> bool {
+        let blocking = self
+            .requires
+            .iter()
+            .position(|&i| self.dependencies[i].state().is_open());
+        let code = match blocking {
+            // The index is bounded by the dependency count, far below 2^24.
+            Some(i) => BY_DEPENDENCY + i as u32,
+            None if level < self.min_level => BY_LEVEL,
+            None => ON,
+        };
+        self.held
+            .store((u32::from(level.as_u8()) << 24) | code, Ordering::Release);
+        self.enabled.store(code == ON, Ordering::Release);
+        code == ON
+    }
+
+    /// What holds the feature off, as last published.
+    pub(crate) fn held_off(&self) -> Option<HeldOff> {
+        let held = self.held.load(Ordering::Acquire);
+        let level = Level::from_u8((held >> 24) as u8).unwrap_or(Level::Emergency);
+        match held & 0x00FF_FFFF {
+            ON => None,
+            BY_LEVEL => Some(HeldOff::Level {
+                level,
+                required: self.min_level,
+                retry_after: earliest_trial(&self.dependencies),
+            }),
+            code => {
+                let index = self.requires[(code - BY_DEPENDENCY) as usize];
+                let breaker = &self.dependencies[index];
+                Some(HeldOff::Dependency {
+                    dependency: breaker.dependency_name().clone(),
+                    state: breaker.state(),
+                    retry_after: breaker.retry_after(),
+                })
+            }
+        }
+    }
+}
+
+/// The soonest time any open breaker allows a trial, if one is open.
+fn earliest_trial(dependencies: &[Breaker]) -> Option<Duration> {
+    dependencies.iter().filter_map(Breaker::retry_after).min()
+}
+
+/// Why a feature is off.
+///
+/// ```
+/// use brownout::{DegradationManager, HeldOff, Level};
+///
+/// let manager = DegradationManager::from_toml_str(r#"
+///     [dependencies.openai]
+///     weight = 50
+///     failure_threshold = 1
+///     recovery_timeout = "30s"
+///     [dependencies.database]
+///     weight = 50
+///     [features.ai_suggestions]
+///     min_level = "MINIMAL"
+///     requires = ["openai"]
+/// "#)?;
+/// let gate = manager.gate("ai_suggestions")?;
+/// let _ = manager.breaker("openai").unwrap().call_sync(|| Err::<(), _>("timeout"));
+/// match gate.held_off() {
+///     Some(HeldOff::Dependency { dependency, retry_after, .. }) => {
+///         assert_eq!(dependency, "openai");
+///         assert!(retry_after.unwrap() <= std::time::Duration::from_secs(30));
+///     }
+///     other => panic!("expected the open dependency, got {other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum HeldOff {
+    /// The effective level is below the feature's minimum.
+    Level {
+        /// The effective level.
+        level: Level,
+        /// The lowest level at which the feature is on.
+        required: Level,
+        /// The soonest time an open breaker allows a trial (which may raise
+        /// the level), if any breaker is open (milliseconds in JSON).
+        #[serde(
+            rename = "retry_after_ms",
+            serialize_with = "crate::serde_millis::optional"
+        )]
+        retry_after: Option<Duration>,
+    },
+    /// A dependency the feature requires is open or forced open.
+    Dependency {
+        /// The dependency.
+        dependency: DependencyName,
+        /// Its breaker's state.
+        state: BreakerState,
+        /// Time until its breaker allows a trial, while open (milliseconds in JSON).
+        #[serde(
+            rename = "retry_after_ms",
+            serialize_with = "crate::serde_millis::optional"
+        )]
+        retry_after: Option<Duration>,
+    },
+}
+
+impl HeldOff {
+    /// The best estimate of when asking again may succeed, if there is one.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            HeldOff::Level { retry_after, .. } | HeldOff::Dependency { retry_after, .. } => {
+                *retry_after
+            }
+        }
+    }
+}
+
+impl fmt::Display for HeldOff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeldOff::Level {
+                level, required, ..
+            } => write!(f, "the level is {level} and the feature needs {required}"),
+            HeldOff::Dependency {
+                dependency, state, ..
+            } => write!(f, "dependency `{dependency}` is {state}"),
+        }
+    }
 }
 
 /// A pre-resolved handle to one feature: checking it is one atomic load.
@@ -60,6 +232,23 @@ impl FeatureGate {
     #[must_use]
     pub fn min_level(&self) -> Level {
         self.slot.min_level
+    }
+
+    /// Why the feature is off (`None` while it is on): the level, or the
+    /// first required dependency whose breaker is open, with the time until
+    /// that breaker's next trial. Meant for the shedding path (a few loads
+    /// and a coarse clock read), not for every request.
+    #[must_use]
+    pub fn held_off(&self) -> Option<HeldOff> {
+        self.slot.held_off()
+    }
+
+    /// Counts one request shed because this feature is off
+    /// (`brownout_requests_shed_total{feature}`, feature `metrics`; a no-op
+    /// without it). Adapters that refuse requests call it.
+    #[inline]
+    pub fn record_shed(&self) {
+        self.slot.shed.increment();
     }
 }
 

@@ -17,14 +17,17 @@ use std::time::Duration;
 #[cfg(feature = "tokio")]
 pub use self::background::Background;
 pub use self::builder::ManagerBuilder;
-pub use self::changes::{ChangeCause, LevelChange, ListenerId};
-use self::control::Override;
+pub use self::changes::ListenerId;
+use self::control::{Override, OverrideChange};
 use self::core::Core;
-pub use self::features::FeatureGate;
-pub use self::snapshot::{DependencySnapshot, FeatureSnapshot, OverrideSnapshot, Snapshot};
+pub use self::features::{FeatureGate, HeldOff};
+pub use self::snapshot::{
+    DependencySnapshot, FeatureSnapshot, LevelChangeSnapshot, OverrideSnapshot, Snapshot,
+};
 use crate::breaker::Breaker;
+use crate::change::{ChangeCause, LevelChange};
 use crate::config::Config;
-use crate::error::{ConfigError, UnknownFeature};
+use crate::error::{ConfigError, UnknownDependency, UnknownFeature};
 use crate::level::Level;
 
 /// Owns the breakers of all dependencies and the feature gates.
@@ -116,13 +119,15 @@ impl DegradationManager {
     /// The computed level is still tracked and reported.
     pub fn force_level(&self, level: Level, ttl: Option<Duration>) {
         let until = ttl.map(|ttl| self.core.clock.now().saturating_add(ttl));
-        self.core
-            .recompute(Some(Some(Override { level, until })), ChangeCause::Override);
+        self.core.recompute(
+            OverrideChange::Set(Override { level, until }),
+            ChangeCause::Override,
+        );
     }
 
     /// Ends a manual override: the computed level applies again.
     pub fn clear_override(&self) {
-        self.core.recompute(Some(None), ChangeCause::Override);
+        self.core.recompute(OverrideChange::Clear, ChangeCause::Override);
     }
 
     /// Re-evaluates time-driven changes (an upgrade hold or an override TTL
@@ -130,14 +135,19 @@ impl DegradationManager {
     /// and [`snapshot`](Self::snapshot) do this on their own; call it
     /// periodically if you read only [`FeatureGate`]s.
     pub fn refresh(&self) {
-        self.core.recompute(None, ChangeCause::Refresh);
+        self.core.recompute(OverrideChange::Keep, ChangeCause::Refresh);
     }
 
     /// Calls `listener` after every change of the effective level, in order,
-    /// once per change, on the thread that made the change, after the
-    /// manager's locks are released (a listener may call back into the
-    /// manager). A listener that panics is caught, logged and kept; the
-    /// manager carries on.
+    /// once per change, after the manager's locks are released (a listener
+    /// may call back into the manager). A listener that panics is caught,
+    /// logged and kept; the manager carries on.
+    ///
+    /// The thread that made a change runs the listeners for it when nothing
+    /// older is waiting; otherwise the change goes to the manager's delivery
+    /// thread, so no caller ever waits for listener work caused by another
+    /// thread. At most 256 changes wait: listeners that fall further behind
+    /// lose the oldest, never the latest.
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
@@ -241,14 +251,48 @@ impl DegradationManager {
             .collect()
     }
 
-    /// The breaker of `dependency`, if there is one by that name.
-    #[must_use]
-    pub fn breaker(&self, dependency: &str) -> Option<Breaker> {
+    /// The breaker of `dependency`.
+    ///
+    /// # Errors
+    /// [`UnknownDependency`] for a name the manager does not know (the same
+    /// shape as [`gate`](Self::gate), so startup code can catch typos).
+    pub fn breaker(&self, dependency: &str) -> Result<Breaker, UnknownDependency> {
         self.core
             .dependencies
             .iter()
             .find(|d| d.breaker.name() == dependency)
             .map(|d| d.breaker.clone())
+            .ok_or_else(|| UnknownDependency {
+                name: dependency.to_owned(),
+            })
+    }
+
+    /// Why `feature` is off now (`None` while it is on, and for unknown
+    /// names): the level, or the open dependency holding it off, with the
+    /// time until that breaker's next trial. See [`FeatureGate::held_off`].
+    #[must_use]
+    pub fn held_off(&self, feature: &str) -> Option<HeldOff> {
+        self.core.refresh_if_due();
+        let &i = self.core.index.get(feature)?;
+        self.core.features[i].held_off()
+    }
+
+    /// Counts one request shed because the level is below `min_level`
+    /// (`brownout_requests_shed_total{level}`, feature `metrics`; a no-op
+    /// without it). Adapters that refuse requests by level call it; feature
+    /// gates count through [`FeatureGate::record_shed`].
+    #[inline]
+    pub fn record_level_shed(&self, min_level: Level) {
+        self.core.record_level_shed(min_level);
+    }
+
+    /// The latest change of the effective level (at first, the initial
+    /// state with [`ChangeCause::Initial`]): when and why the level became
+    /// what it is.
+    #[must_use]
+    pub fn last_change(&self) -> LevelChange {
+        self.core.refresh_if_due();
+        self.core.last_change()
     }
 
     /// Every dependency's breaker, in name order.
@@ -266,9 +310,15 @@ impl DegradationManager {
         }
     }
 
-    /// Score, levels, override, dependencies and features, for status pages and logs.
+    /// Score, levels, override, dependencies and features, for status pages
+    /// and logs. Half-open trials past their `half_open_timeout` are expired
+    /// first (re-opening their breakers), so the snapshot, the score and the
+    /// level agree with what the next call would see.
     #[must_use]
     pub fn snapshot(&self) -> Snapshot {
+        for breaker in self.breakers() {
+            breaker.expire_trials();
+        }
         self.core.refresh_if_due();
         Snapshot::of(&self.core)
     }

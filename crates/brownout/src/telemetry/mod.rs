@@ -3,12 +3,13 @@
 //!
 //! | metric | kind | labels | value |
 //! |---|---|---|---|
-//! | `brownout_calls_total` | counter | `dependency`, `outcome` (`success`, `failure`, `ignored`, `rejected`) | calls |
+//! | `brownout_calls_total` | counter | `dependency`, `outcome` (`success`, `failure`, `timeout`, `ignored`, `rejected`) | calls |
 //! | `brownout_breaker_state` | gauge | `dependency` | 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled |
 //! | `brownout_breaker_transitions_total` | counter | `dependency`, `from`, `to` | transitions |
 //! | `brownout_health_score` | gauge | | 0 to 100 |
 //! | `brownout_level` | gauge | | 0 EMERGENCY to 4 OPTIMAL |
 //! | `brownout_feature_enabled` | gauge | `feature` | 1 on, 0 off |
+//! | `brownout_requests_shed_total` | counter | `feature`, or `level` for level gates | requests refused by a gate |
 //!
 //! Handles bind to the recorder installed when the breaker or manager is
 //! built: install the recorder first. Without the feature every method here is
@@ -22,8 +23,9 @@
 #[cfg(feature = "metrics")]
 mod striped;
 
-use crate::breaker::{BreakerState, Outcome};
 use crate::level::Level;
+use crate::outcome::Outcome;
+use crate::state::BreakerState;
 
 /// The metric names, in one place (docs and dashboards are checked against them).
 pub mod names {
@@ -39,14 +41,17 @@ pub mod names {
     pub const LEVEL: &str = "brownout_level";
     /// Whether a feature is on (gauge, 1 or 0).
     pub const FEATURE_ENABLED: &str = "brownout_feature_enabled";
+    /// Requests refused by a gate, by `feature` (or `level` for level gates) (counter).
+    pub const REQUESTS_SHED_TOTAL: &str = "brownout_requests_shed_total";
     /// Every name above.
-    pub const ALL: [&str; 6] = [
+    pub const ALL: [&str; 7] = [
         CALLS_TOTAL,
         BREAKER_STATE,
         BREAKER_TRANSITIONS_TOTAL,
         HEALTH_SCORE,
         LEVEL,
         FEATURE_ENABLED,
+        REQUESTS_SHED_TOTAL,
     ];
 }
 
@@ -59,7 +64,7 @@ pub(crate) struct BreakerTelemetry {
 
 impl BreakerTelemetry {
     #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-    pub(crate) fn new(dependency: &'static str) -> Self {
+    pub(crate) fn new(dependency: &str) -> Self {
         BreakerTelemetry {
             #[cfg(feature = "metrics")]
             imp: imp::Breaker::new(dependency),
@@ -111,6 +116,14 @@ impl ManagerTelemetry {
         }
     }
 
+    /// One request shed by a level gate needing `min_level`.
+    #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn level_shed(&self, min_level: Level) {
+        #[cfg(feature = "metrics")]
+        self.imp.level_shed[usize::from(min_level.as_u8())].increment(1);
+    }
+
     /// Publishes a recomputation: score, level and each feature's flag (in
     /// the order the features were given to [`ManagerTelemetry::new`]).
     #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
@@ -120,19 +133,45 @@ impl ManagerTelemetry {
     }
 }
 
+/// One feature gate's shed counter, registered once.
+#[derive(Debug)]
+pub(crate) struct ShedTelemetry {
+    #[cfg(feature = "metrics")]
+    counter: metrics::Counter,
+}
+
+impl ShedTelemetry {
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn feature(name: &str) -> Self {
+        ShedTelemetry {
+            #[cfg(feature = "metrics")]
+            counter: imp::shed_counter("feature", name),
+        }
+    }
+
+    /// One shed request.
+    #[inline]
+    pub(crate) fn increment(&self) {
+        #[cfg(feature = "metrics")]
+        self.counter.increment(1);
+    }
+}
+
 #[cfg(feature = "metrics")]
 mod imp {
     use metrics::{Counter, Gauge, Unit, counter, describe_counter, describe_gauge, gauge};
 
     use super::names;
     use super::striped::{self, StripedCounts};
-    use crate::breaker::{BreakerState, Outcome};
     use crate::level::Level;
+    use crate::outcome::Outcome;
+    use crate::state::BreakerState;
 
     #[derive(Debug)]
     pub(super) struct Breaker {
         success: Counter,
         failure: Counter,
+        timeout: Counter,
         ignored: Counter,
         rejected: Counter,
         pub(super) counts: StripedCounts,
@@ -143,10 +182,10 @@ mod imp {
     }
 
     impl Breaker {
-        pub(super) fn new(dependency: &'static str) -> Self {
+        pub(super) fn new(dependency: &str) -> Self {
             describe();
-            let calls = |outcome: &'static str| counter!(names::CALLS_TOTAL, "dependency" => dependency, "outcome" => outcome);
-            let state = gauge!(names::BREAKER_STATE, "dependency" => dependency);
+            let calls = |outcome: &'static str| counter!(names::CALLS_TOTAL, "dependency" => dependency.to_owned(), "outcome" => outcome);
+            let state = gauge!(names::BREAKER_STATE, "dependency" => dependency.to_owned());
             state.set(0.0);
             let transitions = BreakerState::ALL.map(|from| {
                 BreakerState::ALL.map(|to| {
@@ -155,7 +194,7 @@ mod imp {
                     } else {
                         counter!(
                             names::BREAKER_TRANSITIONS_TOTAL,
-                            "dependency" => dependency,
+                            "dependency" => dependency.to_owned(),
                             "from" => from.as_str(),
                             "to" => to.as_str()
                         )
@@ -165,6 +204,7 @@ mod imp {
             Breaker {
                 success: calls("success"),
                 failure: calls("failure"),
+                timeout: calls("timeout"),
                 ignored: calls("ignored"),
                 rejected: calls("rejected"),
                 counts: StripedCounts::new(),
@@ -178,6 +218,7 @@ mod imp {
             self.counts.bump(match outcome {
                 Outcome::Success => striped::SUCCESS,
                 Outcome::Failure => striped::FAILURE,
+                Outcome::Timeout => striped::TIMEOUT,
                 Outcome::Ignore => striped::IGNORED,
             });
         }
@@ -186,6 +227,7 @@ mod imp {
             for (counter, kind) in [
                 (&self.success, striped::SUCCESS),
                 (&self.failure, striped::FAILURE),
+                (&self.timeout, striped::TIMEOUT),
                 (&self.ignored, striped::IGNORED),
                 (&self.rejected, striped::REJECTED),
             ] {
@@ -205,6 +247,14 @@ mod imp {
         score: Gauge,
         level: Gauge,
         features: Vec<Gauge>,
+        /// Indexed by `Level::as_u8`.
+        pub(super) level_shed: [Counter; 5],
+    }
+
+    /// `brownout_requests_shed_total{label=value}`.
+    pub(super) fn shed_counter(label: &'static str, value: &str) -> Counter {
+        describe();
+        counter!(names::REQUESTS_SHED_TOTAL, label => value.to_owned())
     }
 
     impl Manager {
@@ -216,6 +266,7 @@ mod imp {
                 features: features
                     .map(|name| gauge!(names::FEATURE_ENABLED, "feature" => name.to_owned()))
                     .collect(),
+                level_shed: Level::ALL.map(|level| shed_counter("level", level.as_str())),
             }
         }
 
@@ -261,6 +312,11 @@ mod imp {
         describe_gauge!(
             names::FEATURE_ENABLED,
             "Whether a feature gate is on (1) or off (0)"
+        );
+        describe_counter!(
+            names::REQUESTS_SHED_TOTAL,
+            Unit::Count,
+            "Requests refused by a brownout gate, by feature (or by level for level gates)"
         );
     }
 }

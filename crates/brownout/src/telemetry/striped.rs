@@ -25,7 +25,8 @@ pub(super) const SUCCESS: usize = 0;
 pub(super) const FAILURE: usize = 1;
 pub(super) const IGNORED: usize = 2;
 pub(super) const REJECTED: usize = 3;
-const KINDS: usize = 4;
+pub(super) const TIMEOUT: usize = 4;
+const KINDS: usize = 5;
 
 /// One stripe: its own cache-line pair (adjacent-line prefetch pulls lines in twos).
 #[derive(Debug, Default)]

@@ -1,11 +1,14 @@
 //! Admission: whether a call may go through, as a ticket or a rejection.
 
-use super::{Announce, Cold, Shared, Ticket};
-use crate::breaker::state::{BreakerState, Word};
+use super::word::Word;
+use super::{Cold, Shared, Ticket};
+use crate::breaker::snapshot::TripCause;
 use crate::clock::Nanos;
 use crate::error::Rejected;
 use crate::nanos::duration_to_u64;
+use crate::state::BreakerState;
 use crate::sync::Ordering;
+use crate::transition::Transition;
 
 /// How far the coarse clock may lag the precise one. Within this of the end
 /// of an open period the rejection path re-checks with the precise clock, so a
@@ -20,10 +23,10 @@ fn nanos_until(until: Nanos, now: Nanos) -> u64 {
 impl Shared {
     #[inline]
     fn ticket(&self, word: Word) -> Ticket {
-        let started = if self.slow_nanos == 0 {
-            Nanos::ZERO
+        let started = if self.timed {
+            self.timing_now()
         } else {
-            self.clock.now()
+            Nanos::ZERO
         };
         Ticket {
             epoch: word.epoch(),
@@ -34,15 +37,15 @@ impl Shared {
     #[inline]
     fn rejected(&self, state: BreakerState, retry_nanos: u64) -> Rejected {
         self.telemetry.rejected();
-        Rejected::new(self.thin_name, state, retry_nanos)
+        Rejected::new(self.name.clone(), state, retry_nanos)
     }
 
-    /// Asks to let one call through. The closed case (without slow-call
-    /// detection) is inlined into the caller: one load, no clock read.
+    /// Asks to let one call through. The closed case (when calls are not
+    /// timed) is inlined into the caller: one load, no clock read.
     #[inline(always)]
     pub(crate) fn acquire(&self) -> Result<Ticket, Rejected> {
         let word = self.word();
-        if word.state() == BreakerState::Closed && self.slow_nanos == 0 {
+        if word.state() == BreakerState::Closed && !self.timed {
             return Ok(Ticket {
                 epoch: word.epoch(),
                 started: Nanos::ZERO,
@@ -68,10 +71,10 @@ impl Shared {
         }
     }
 
-    #[cold]
+    #[inline(never)]
     fn acquire_cold(&self) -> Result<Ticket, Rejected> {
         let now = self.clock.now();
-        let mut announce = Announce::default();
+        let mut announce = None;
         let result = {
             let mut cold = self.cold.lock();
             let word = self.word();
@@ -87,9 +90,9 @@ impl Shared {
                         Err(self.rejected(BreakerState::Open, nanos_until(until, now)))
                     } else {
                         let half = self.transition(&mut cold, word, BreakerState::HalfOpen, now);
-                        announce.push(half.1);
+                        announce = Some(half);
                         cold.trials.in_flight = 1;
-                        Ok(self.ticket(half.0))
+                        Ok(self.ticket(self.word()))
                     }
                 }
                 BreakerState::HalfOpen => self.admit_trial(&mut cold, word, now, &mut announce),
@@ -104,12 +107,11 @@ impl Shared {
         cold: &mut Cold,
         word: Word,
         now: Nanos,
-        announce: &mut Announce,
+        announce: &mut Option<Transition>,
     ) -> Result<Ticket, Rejected> {
         if now >= cold.trials.deadline {
             // The trials did not all answer in time: they count as failed.
-            let (_, t) = self.reopen(cold, word, now);
-            announce.push(t);
+            *announce = Some(self.reopen(cold, word, now, TripCause::TrialsTimedOut));
             let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
             return Err(self.rejected(BreakerState::Open, nanos_until(until, now)));
         }
@@ -118,7 +120,9 @@ impl Shared {
             trials.in_flight += 1;
             Ok(self.ticket(word))
         } else {
-            Err(self.rejected(BreakerState::HalfOpen, 0))
+            // Every slot is taken: the trials answer, or count as failed, by the deadline.
+            let left = nanos_until(cold.trials.deadline, now);
+            Err(self.rejected(BreakerState::HalfOpen, left))
         }
     }
 }

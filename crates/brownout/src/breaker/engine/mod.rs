@@ -10,27 +10,26 @@
 use std::sync::Weak;
 use std::time::Duration;
 
-use super::Transition;
+use self::word::Word;
+use super::TransitionListener;
 use super::backoff::{Jitter, open_duration};
-use super::state::{BreakerState, Word};
+use super::snapshot::{Trip, TripCause};
 use super::window::{Window, WindowCounts};
 use crate::clock::{ClockSource, Nanos};
 use crate::config::{BreakerConfig, Policy};
+use crate::name::DependencyName;
 use crate::nanos::duration_to_u64;
+use crate::state::BreakerState;
 use crate::sync::{AtomicU64, Mutex, Ordering};
 use crate::telemetry::BreakerTelemetry;
+use crate::transition::Transition;
 
 mod admit;
 mod record;
-
-/// Told about every transition, after the breaker's lock is released; the
-/// listener announces it (tracing) once it has folded it in.
-pub(crate) trait TransitionListener: Send + Sync {
-    fn on_transition(&self, breaker: &Shared, transition: Transition);
-}
+mod word;
 
 /// What an admitted call remembers: the state and generation it was admitted
-/// in, and when it started (only read when slow calls are detected).
+/// in, and when it started (read only when the breaker times calls).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ticket {
     epoch: u64,
@@ -58,31 +57,23 @@ struct Cold {
     trials: Trials,
     reopens: u32,
     last_transition: Option<Transition>,
+    /// What opened the breaker the last time it opened.
+    last_trip: Option<Trip>,
     jitter: Jitter,
-}
-
-/// Transitions made under the lock, announced after it (at most two per operation).
-#[derive(Default)]
-struct Announce([Option<Transition>; 2]);
-
-impl Announce {
-    fn push(&mut self, t: Transition) {
-        if let Some(slot) = self.0.iter_mut().find(|s| s.is_none()) {
-            *slot = Some(t);
-        }
-    }
 }
 
 /// One breaker's state, shared by every clone of its [`Breaker`](super::Breaker).
 pub(crate) struct Shared {
     word: AtomicU64,
     open_until: AtomicU64,
-    pub(crate) name: &'static str,
-    /// The same name behind a thin pointer, for [`Rejected`].
-    thin_name: &'static &'static str,
+    pub(crate) name: DependencyName,
     pub(crate) config: BreakerConfig,
     pub(crate) clock: ClockSource,
     slow_nanos: u64,
+    timeout_nanos: u64,
+    /// Calls are timed (slow-call detection or a call timeout): admissions
+    /// read the clock.
+    timed: bool,
     /// Consecutive policy without slow-call detection: closed outcomes are
     /// counted in the state word alone, without the lock.
     lock_free: bool,
@@ -93,7 +84,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(
-        thin_name: &'static &'static str,
+        name: DependencyName,
         config: BreakerConfig,
         clock: ClockSource,
         listener: Option<Weak<dyn TransitionListener>>,
@@ -102,14 +93,17 @@ impl Shared {
             Some(span) => Window::time(duration_to_u64(span)),
             None => Window::count(config.window),
         });
-        let name = *thin_name;
-        let seed = clock.now().as_u64() ^ (name.as_ptr() as u64).rotate_left(32);
+        let seed = clock.now().as_u64() ^ name.bytes().fold(0u64, |h, b| h.rotate_left(5) ^ u64::from(b));
+        let slow_nanos = config.slow_call_duration.map_or(0, duration_to_u64);
+        let timeout_nanos = config.call_timeout.map_or(0, duration_to_u64);
         Shared {
             word: AtomicU64::new(Word::INITIAL.raw()),
             open_until: AtomicU64::new(0),
+            telemetry: BreakerTelemetry::new(&name),
             name,
-            thin_name,
-            slow_nanos: config.slow_call_duration.map_or(0, duration_to_u64),
+            slow_nanos,
+            timeout_nanos,
+            timed: slow_nanos != 0 || timeout_nanos != 0,
             lock_free: config.slow_call_duration.is_none()
                 && config.policy == Policy::ConsecutiveFailures,
             cold: Mutex::new(Cold {
@@ -117,60 +111,105 @@ impl Shared {
                 trials: Trials::default(),
                 reopens: 0,
                 last_transition: None,
+                last_trip: None,
                 jitter: Jitter::new(seed),
             }),
             config,
             clock,
             listener,
-            telemetry: BreakerTelemetry::new(name),
         }
     }
 
     #[inline]
-    pub(crate) fn word(&self) -> Word {
+    fn word(&self) -> Word {
         Word::from_raw(self.word.load(Ordering::Acquire))
+    }
+
+    /// The current state (one load).
+    #[inline]
+    pub(crate) fn state(&self) -> BreakerState {
+        self.word().state()
+    }
+
+    /// The time a call started, for slow-call and timeout judgement: the
+    /// precise clock when slow calls are detected, else the coarse one.
+    #[inline]
+    fn timing_now(&self) -> Nanos {
+        if self.slow_nanos != 0 {
+            self.clock.now()
+        } else {
+            self.clock.now_coarse()
+        }
+    }
+
+    /// Whether the call behind `ticket` has outlived the call timeout.
+    #[inline]
+    pub(crate) fn overran(&self, ticket: Ticket) -> bool {
+        self.timeout_nanos != 0
+            && duration_to_u64(self.timing_now().saturating_since(ticket.started))
+                > self.timeout_nanos
     }
 
     /// Half-open trials past their deadline re-open the breaker even when no
     /// call asks for permission (driven by probes and snapshots).
     pub(crate) fn expire_trials(&self) {
-        let mut announce = Announce::default();
-        {
+        if self.state() != BreakerState::HalfOpen {
+            return;
+        }
+        let announce = {
             let mut cold = self.cold.lock();
             let word = self.word();
             let now = self.clock.now();
-            if word.state() == BreakerState::HalfOpen && now >= cold.trials.deadline {
-                announce.push(self.reopen(&mut cold, word, now).1);
-            }
-        }
+            (word.state() == BreakerState::HalfOpen && now >= cold.trials.deadline)
+                .then(|| self.reopen(&mut cold, word, now, TripCause::TrialsTimedOut))
+        };
         self.announce(announce);
     }
 
     /// Moves to `to` by hand (force open, disable, reset). Always starts a new
     /// generation, so a reset clears counters even when already closed.
     pub(crate) fn force(&self, to: BreakerState) {
-        let mut announce = Announce::default();
-        {
+        let announce = {
             let mut cold = self.cold.lock();
             let word = self.word();
-            if to == BreakerState::Closed {
-                cold.reopens = 0;
-            }
             let now = self.clock.now();
-            announce.push(self.transition(&mut cold, word, to, now).1);
-        }
+            match to {
+                BreakerState::Closed => cold.reopens = 0,
+                BreakerState::ForcedOpen => cold.last_trip = Some(self.trip(&cold, word, now, TripCause::Forced)),
+                _ => {}
+            }
+            Some(self.transition(&mut cold, word, to, now))
+        };
         self.announce(announce);
+    }
+
+    /// What the breaker saw when `cause` opened it: the counts are read
+    /// before the transition clears them.
+    fn trip(&self, cold: &Cold, word: Word, now: Nanos, cause: TripCause) -> Trip {
+        Trip {
+            cause,
+            consecutive_failures: word.failures(),
+            window: cold.window.as_ref().map(|w| w.counts(now)),
+            at: now,
+        }
+    }
+
+    /// Opens the breaker for `cause`, remembering the counts that tripped it.
+    fn open(&self, cold: &mut Cold, word: Word, now: Nanos, trip: Trip) -> Transition {
+        cold.last_trip = Some(trip);
+        self.transition(cold, word, BreakerState::Open, now)
+    }
+
+    /// Re-opens a half-open breaker, backing off the open time.
+    fn reopen(&self, cold: &mut Cold, word: Word, now: Nanos, cause: TripCause) -> Transition {
+        cold.reopens = cold.reopens.saturating_add(1);
+        let trip = self.trip(cold, word, now, cause);
+        self.open(cold, word, now, trip)
     }
 
     /// Publishes a new generation in `to`. Caller holds the lock, so the
     /// generation cannot move under it; only failure counts can race.
-    fn transition(
-        &self,
-        cold: &mut Cold,
-        from: Word,
-        to: BreakerState,
-        now: Nanos,
-    ) -> (Word, Transition) {
+    fn transition(&self, cold: &mut Cold, from: Word, to: BreakerState, now: Nanos) -> Transition {
         let next = from.next(to);
         // Trial accounting belongs to one half-open generation.
         cold.trials = Trials::default();
@@ -182,11 +221,7 @@ impl Shared {
                 self.open_until.store(until, Ordering::Release);
             }
             BreakerState::HalfOpen => {
-                cold.trials = Trials {
-                    in_flight: 0,
-                    successes: 0,
-                    deadline: now.saturating_add(self.config.half_open_timeout()),
-                };
+                cold.trials.deadline = now.saturating_add(self.config.half_open_timeout());
             }
             BreakerState::Closed => cold.reopens = 0,
             BreakerState::ForcedOpen | BreakerState::Disabled => {}
@@ -204,7 +239,7 @@ impl Shared {
             at: now,
         };
         cold.last_transition = Some(transition);
-        (next, transition)
+        transition
     }
 
     #[inline]
@@ -220,23 +255,36 @@ impl Shared {
             .map_err(Word::from_raw)
     }
 
-    fn announce(&self, announce: Announce) {
-        for transition in announce.0.into_iter().flatten() {
-            if transition.from == transition.to {
-                continue;
-            }
-            self.telemetry.transition(transition.from, transition.to);
-            match self.listener.as_ref().and_then(Weak::upgrade) {
-                Some(listener) => listener.on_transition(self, transition),
-                None => crate::events::breaker_transition(self.name, transition, None),
-            }
+    /// Tells the telemetry and the listener (or the log) about a transition
+    /// made under the lock, once the lock is released. An operation makes
+    /// at most one transition.
+    fn announce(&self, transition: Option<Transition>) {
+        let Some(transition) = transition.filter(|t| t.from != t.to) else {
+            return;
+        };
+        self.telemetry.transition(transition.from, transition.to);
+        match self.listener.as_ref().and_then(Weak::upgrade) {
+            Some(listener) => listener.on_transition(&self.name, transition),
+            None => crate::events::breaker_transition(&self.name, transition, None),
         }
     }
 
     /// When the current open period ends, while open.
     pub(crate) fn open_until(&self) -> Option<Nanos> {
-        (self.word().state() == BreakerState::Open)
+        (self.state() == BreakerState::Open)
             .then(|| Nanos::from_u64(self.open_until.load(Ordering::Acquire)))
+    }
+
+    /// Time until a trial is allowed (see [`Breaker::retry_after`](super::Breaker::retry_after)).
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        match self.state() {
+            BreakerState::Open => {
+                let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
+                Some(until.saturating_since(self.clock.now()))
+            }
+            BreakerState::ForcedOpen => Some(self.config.recovery_timeout),
+            _ => None,
+        }
     }
 
     /// Hands per-call counts to the metrics recorder (feature `metrics`).
@@ -257,24 +305,28 @@ impl Shared {
             _ => None,
         };
         Observed {
-            word,
+            state: word.state(),
+            consecutive_failures: word.failures(),
             window: cold.window.as_ref().map(|w| w.counts(now)),
             trials_in_flight: cold.trials.in_flight,
             retry_after,
             last_transition: cold.last_transition,
+            last_trip: cold.last_trip,
             now,
         }
     }
 }
 
-/// A consistent read of a breaker's cold state.
+/// A consistent read of a breaker's state, counts and timings.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Observed {
-    pub(crate) word: Word,
+    pub(crate) state: BreakerState,
+    pub(crate) consecutive_failures: u32,
     pub(crate) window: Option<WindowCounts>,
     pub(crate) trials_in_flight: u32,
     pub(crate) retry_after: Option<Duration>,
     pub(crate) last_transition: Option<Transition>,
+    pub(crate) last_trip: Option<Trip>,
     pub(crate) now: Nanos,
 }
 

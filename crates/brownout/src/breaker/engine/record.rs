@@ -1,12 +1,12 @@
 //! Outcomes: recording a finished call, and what it does to the state machine.
 
-use super::{Announce, Cold, Shared, Ticket};
-use crate::breaker::state::{BreakerState, Word};
+use super::{Shared, Ticket};
+use crate::breaker::snapshot::TripCause;
 use crate::breaker::window::WindowCounts;
-use crate::breaker::{Outcome, Transition};
-use crate::clock::Nanos;
 use crate::config::Policy;
 use crate::nanos::duration_to_u64;
+use crate::outcome::Outcome;
+use crate::state::BreakerState;
 
 impl Shared {
     /// Records the outcome of an admitted call. A closed success under the
@@ -30,7 +30,7 @@ impl Shared {
         let failed = match outcome {
             Outcome::Ignore => return self.release(ticket),
             Outcome::Success => false,
-            Outcome::Failure => true,
+            Outcome::Failure | Outcome::Timeout => true,
         };
         let slow = self.slow_nanos != 0
             && duration_to_u64(self.clock.now().saturating_since(ticket.started)) > self.slow_nanos;
@@ -84,7 +84,7 @@ impl Shared {
         while word.epoch() == ticket.epoch {
             let failures = u64::from(word.failures()) + 1;
             if failures >= u64::from(self.config.failure_threshold) {
-                return self.trip(ticket);
+                return self.trip_consecutive(ticket);
             }
             match self.cas(word, word.with_failures(failures)) {
                 Ok(()) => return,
@@ -93,75 +93,85 @@ impl Shared {
         }
     }
 
-    fn trip(&self, ticket: Ticket) {
-        let mut announce = Announce::default();
-        {
+    /// The failure that reaches `failure_threshold` opens the breaker.
+    fn trip_consecutive(&self, ticket: Ticket) {
+        let announce = {
             let mut cold = self.cold.lock();
             let word = self.word();
-            if word.epoch() == ticket.epoch {
+            (word.epoch() == ticket.epoch).then(|| {
                 let now = self.clock.now();
-                announce.push(self.transition(&mut cold, word, BreakerState::Open, now).1);
-            }
-        }
+                let mut trip = self.trip(&cold, word, now, TripCause::ConsecutiveFailures);
+                trip.consecutive_failures = self.config.failure_threshold;
+                self.open(&mut cold, word, now, trip)
+            })
+        };
         self.announce(announce);
     }
 
-    #[cold]
     fn record_windowed(&self, ticket: Ticket, failed: bool, slow: bool) {
-        let mut announce = Announce::default();
-        {
+        let announce = {
             let mut cold = self.cold.lock();
             let word = self.word();
             if word.epoch() != ticket.epoch {
                 return;
             }
             let now = self.clock.now();
-            let mut trip = false;
+            let mut cause = None;
+            let mut word_now = word;
             if self.config.policy == Policy::ConsecutiveFailures {
                 let failures = if failed {
                     u64::from(word.failures()) + 1
                 } else {
                     0
                 };
-                trip |= failures >= u64::from(self.config.failure_threshold);
+                if failures >= u64::from(self.config.failure_threshold) {
+                    cause = Some(TripCause::ConsecutiveFailures);
+                }
                 // Under the lock nobody else moves the generation; retry only on racing counts.
                 let mut current = word;
                 while let Err(actual) = self.cas(current, current.with_failures(failures)) {
                     current = actual;
                 }
+                word_now = current.with_failures(failures);
             }
             if let Some(window) = cold.window.as_mut() {
                 window.record(now, failed, slow);
-                let counts = window.counts(now);
-                trip |= self.rates_trip(counts);
+                cause = cause.or_else(|| self.rates_trip(window.counts(now)));
             }
-            if trip {
-                announce.push(self.transition(&mut cold, word, BreakerState::Open, now).1);
-            }
-        }
+            cause.map(|cause| {
+                let trip = self.trip(&cold, word_now, now, cause);
+                self.open(&mut cold, word_now, now, trip)
+            })
+        };
         self.announce(announce);
     }
 
-    fn rates_trip(&self, counts: WindowCounts) -> bool {
+    /// Which rate, if any, opens the breaker at these counts.
+    fn rates_trip(&self, counts: WindowCounts) -> Option<TripCause> {
         // A count window never holds more than `window` calls: a full one is enough.
         let minimum = match self.config.window_duration {
             None => self.config.minimum_calls.min(self.config.window),
             Some(_) => self.config.minimum_calls,
         };
         if counts.calls < minimum || counts.calls == 0 {
-            return false;
+            return None;
         }
         let calls = f64::from(counts.calls);
         let failure_rate = f64::from(counts.failures) / calls;
         let slow_rate = f64::from(counts.slow_calls) / calls;
-        (self.config.policy == Policy::FailureRate
-            && failure_rate >= self.config.failure_rate_threshold)
-            || (self.slow_nanos != 0 && slow_rate >= self.config.slow_call_rate_threshold)
+        if self.config.policy == Policy::FailureRate
+            && failure_rate >= self.config.failure_rate_threshold
+        {
+            Some(TripCause::FailureRate)
+        } else if self.slow_nanos != 0 && slow_rate >= self.config.slow_call_rate_threshold {
+            Some(TripCause::SlowCallRate)
+        } else {
+            None
+        }
     }
 
     fn record_trial(&self, ticket: Ticket, failed: bool) {
-        let mut announce = Announce::default();
-        {
+        let announce = {
             let mut cold = self.cold.lock();
             let word = self.word();
             if word.epoch() != ticket.epoch {
@@ -170,22 +180,16 @@ impl Shared {
             let now = self.clock.now();
             cold.trials.in_flight = cold.trials.in_flight.saturating_sub(1);
             // Trials that have not all answered within half_open_timeout count as failed.
-            if failed || now >= cold.trials.deadline {
-                announce.push(self.reopen(&mut cold, word, now).1);
+            if failed {
+                Some(self.reopen(&mut cold, word, now, TripCause::TrialFailed))
+            } else if now >= cold.trials.deadline {
+                Some(self.reopen(&mut cold, word, now, TripCause::TrialsTimedOut))
             } else {
                 cold.trials.successes += 1;
-                if cold.trials.successes >= self.config.half_open_max_calls {
-                    let closed = self.transition(&mut cold, word, BreakerState::Closed, now);
-                    announce.push(closed.1);
-                }
+                (cold.trials.successes >= self.config.half_open_max_calls)
+                    .then(|| self.transition(&mut cold, word, BreakerState::Closed, now))
             }
-        }
+        };
         self.announce(announce);
-    }
-
-    /// Re-opens a half-open breaker, backing off the open time.
-    pub(super) fn reopen(&self, cold: &mut Cold, word: Word, now: Nanos) -> (Word, Transition) {
-        cold.reopens = cold.reopens.saturating_add(1);
-        self.transition(cold, word, BreakerState::Open, now)
     }
 }

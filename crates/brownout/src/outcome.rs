@@ -17,6 +17,8 @@ pub enum Outcome {
     /// Not the dependency's fault (e.g. a 404, a cancelled request): records
     /// nothing and gives back a half-open slot.
     Ignore,
+    /// The call outlived its `call_timeout`: a failure, counted apart in metrics.
+    Timeout,
 }
 
 impl Outcome {
@@ -27,5 +29,12 @@ impl Outcome {
             Ok(_) => Outcome::Success,
             Err(_) => Outcome::Failure,
         }
+    }
+
+    /// Whether this outcome counts against the dependency (failure or timeout).
+    #[inline]
+    #[must_use]
+    pub const fn is_failure(self) -> bool {
+        matches!(self, Outcome::Failure | Outcome::Timeout)
     }
 }
