@@ -88,7 +88,7 @@ fn breaker_of(
     manager: &DegradationManager,
     dependency: &str,
 ) -> Result<Breaker, (StatusCode, String)> {
-    manager.breaker(dependency).ok_or((
+    manager.breaker(dependency).map_err(|_| (
         StatusCode::NOT_FOUND,
         format!("no dependency {dependency}\n"),
     ))

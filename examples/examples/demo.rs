@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .clock(clock.clone())
         .build()?;
     let dep = |name: &str| -> Result<Breaker, String> {
-        manager.breaker(name).ok_or(format!("no dependency {name}"))
+        manager.breaker(name).map_err(|e| e.to_string())
     };
 
     println!("{:<52} {:>6}  {:<9} features on", "step", "score", "level");

@@ -23,8 +23,8 @@ use brownout::{BreakerState, FeatureGate, Level, Rejected};
 /// the inner service: the dependency's breaker is open, forced open, or
 /// half-open with every trial slot taken.
 ///
-/// Cheap to copy; it wraps the core's [`Rejected`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// It wraps the core's [`Rejected`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CircuitOpen {
     rejected: Rejected,
 }
@@ -55,8 +55,8 @@ impl CircuitOpen {
 
     /// The core's rejection, as [`Breaker::call`](brownout::Breaker::call) reports it.
     #[must_use]
-    pub fn rejected(&self) -> Rejected {
-        self.rejected
+    pub fn rejected(&self) -> &Rejected {
+        &self.rejected
     }
 }
 

@@ -63,7 +63,7 @@ impl CircuitOpen {
     #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     #[must_use]
     pub fn to_response<B: Default>(&self) -> Response<B> {
-        unavailable(self.retry_after(), *self)
+        unavailable(self.retry_after(), self.clone())
     }
 }
 

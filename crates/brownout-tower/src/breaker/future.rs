@@ -82,7 +82,7 @@ where
                 }
                 Poll::Ready(result.map_err(Into::into))
             }
-            StateProj::Rejected { error } => Poll::Ready(Err(Box::new(*error))),
+            StateProj::Rejected { error } => Poll::Ready(Err(Box::new(error.clone()))),
         }
     }
 }

@@ -35,7 +35,7 @@ impl BreakerLayer {
         manager
             .breaker(dependency)
             .map(BreakerLayer::new)
-            .ok_or_else(|| UnknownDependency::new(dependency))
+            .map_err(|_| UnknownDependency::new(dependency))
     }
 }
 

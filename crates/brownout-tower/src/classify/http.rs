@@ -61,7 +61,7 @@ impl HttpClassifier {
         }
         let bits: u64 = match outcome {
             Outcome::Success => 1,
-            Outcome::Failure => 2,
+            Outcome::Failure | Outcome::Timeout => 2,
             Outcome::Ignore => 3,
         };
         let slot = (code - FIRST) as usize * 2;
