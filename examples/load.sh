@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPEC section 12: the demo service under load from a real HTTP load
+# The demo service under load from a real HTTP load
 # generator (wrk), with a dependency failing.
 #
 # Starts the `axum_server` example (release build), then with wrk:

@@ -1,4 +1,4 @@
-//! The benches of SPEC §11: every brownout path next to its bare baseline,
+//! The budget benches: every brownout path next to its bare baseline,
 //! measured in the same run.
 //!
 //! Run all: `cargo bench -p brownout-benches --bench main`.

@@ -1,5 +1,5 @@
 //! The breaker paths of `breaker.rs` with a real `metrics` recorder installed
-//! (SPEC §11 budgets with brownout's `metrics` feature on): group
+//! (the budgets with brownout's `metrics` feature on): group
 //! `breaker_with_recorder`, to compare with the `breaker` group of the `main`
 //! bench.
 //!

@@ -1,6 +1,6 @@
 //! A simulated outage walking the reference deployment through the levels.
 //!
-//! Loads `examples/brownout.toml` (SPEC §2: openai 50, database 30, redis 15,
+//! Loads `examples/brownout.toml` (openai 50, database 30, redis 15,
 //! s3 5; sixteen features), then fails the dependencies one by one and brings
 //! them back, printing the score, the level and the features still on after
 //! every step. Time is a `ManualClock`, so the half-hour outage plays in an

@@ -1,5 +1,5 @@
 //! A reference model of the breaker — a plain, single-threaded state machine
-//! written straight from SPEC §3 — checked against the real `Breaker` over
+//! written straight from the documented semantics (`docs/semantics.md`) — checked against the real `Breaker` over
 //! random sequences of acquisitions, outcomes, clock moves and manual
 //! controls. After every step the state, the admit/reject decision (with the
 //! rejection's state and `retry_after`) and the snapshot counters must agree.

@@ -1,4 +1,4 @@
-//! The reference deployment of SPEC §2, loaded from `examples/brownout.toml`:
+//! The reference deployment, loaded from `examples/brownout.toml`:
 //! every worked example, the level boundaries, the feature counts per level,
 //! `requires`, and gates that are already up to date when the call that moved
 //! a breaker returns.

@@ -1,4 +1,4 @@
-//! The `tracing` events of SPEC §7 (issue 3): breaker transitions and level
+//! The `tracing` events: breaker transitions and level
 //! changes on target `brownout`, WARN going down and INFO going up, with
 //! their fields; nothing above TRACE per call.
 //!
