@@ -78,9 +78,10 @@ pub use health::Health;
 pub use level::{Level, ParseLevelError};
 #[cfg(feature = "tokio")]
 pub use manager::Background;
+pub use manager::builder::ManagerBuilder;
 pub use manager::{
     DegradationManager, DependencySnapshot, FeatureGate, FeatureSnapshot, HeldOff,
-    LevelChangeSnapshot, ListenerId, ManagerBuilder, OverrideSnapshot, Snapshot,
+    LevelChangeSnapshot, ListenerId, OverrideSnapshot, Snapshot,
 };
 pub use name::DependencyName;
 pub use outcome::Outcome;

@@ -1,5 +1,6 @@
 //! One state change of a breaker.
 
+use crate::name::DependencyName;
 use crate::nanos::Nanos;
 use crate::state::BreakerState;
 
@@ -20,4 +21,10 @@ impl Transition {
     pub fn is_downward(&self) -> bool {
         self.to.health() < self.from.health()
     }
+}
+
+/// Told about every transition of a breaker, after the breaker's lock is
+/// released (the manager folds it into the score and announces it).
+pub(crate) trait TransitionListener: Send + Sync {
+    fn on_transition(&self, dependency: &DependencyName, transition: Transition);
 }

@@ -56,7 +56,7 @@ async fn a_hanging_dependency_trips_its_breaker() {
     let started = tokio::time::Instant::now();
     for i in 0..3 {
         let result = breaker
-            .call(|| std::future::pending::<Result<(), &str>>())
+            .call(std::future::pending::<Result<(), &str>>)
             .await;
         match result {
             Err(Error::Timeout(t)) => {
@@ -79,7 +79,7 @@ async fn a_hanging_dependency_trips_its_breaker() {
     assert_eq!(trip.consecutive_failures, 3);
     // Open now: the next call is rejected at once, without waiting.
     let before = tokio::time::Instant::now();
-    let r = breaker.call(|| std::future::pending::<Result<(), &str>>()).await;
+    let r = breaker.call(std::future::pending::<Result<(), &str>>).await;
     assert!(matches!(r, Err(Error::Rejected(_))), "{r:?}");
     assert_eq!(before.elapsed(), Duration::ZERO);
 }

@@ -5,6 +5,7 @@ mod engine;
 mod permit;
 mod snapshot;
 mod timer;
+mod trip;
 mod window;
 
 use std::future::Future;
@@ -13,7 +14,8 @@ use std::time::Duration;
 
 use self::engine::Shared;
 pub use self::permit::{OwnedPermit, Permit};
-pub use self::snapshot::{BreakerSnapshot, TransitionSnapshot, TripCause, TripSnapshot};
+pub use self::snapshot::{BreakerSnapshot, TransitionSnapshot, TripSnapshot};
+pub use self::trip::TripCause;
 pub use self::window::WindowCounts;
 use crate::clock::{Clock, ClockSource, MonotonicClock, Nanos};
 use crate::config::BreakerConfig;
@@ -21,13 +23,7 @@ use crate::error::{ConfigError, Error, Rejected, TimedOut};
 use crate::name::DependencyName;
 use crate::outcome::Outcome;
 use crate::state::BreakerState;
-use crate::transition::Transition;
-
-/// Told about every transition of a breaker, after the breaker's lock is
-/// released (the manager folds it into the score and announces it).
-pub(crate) trait TransitionListener: Send + Sync {
-    fn on_transition(&self, dependency: &DependencyName, transition: Transition);
-}
+use crate::transition::TransitionListener;
 
 /// A circuit breaker for one dependency.
 ///

@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::engine::Observed;
+use super::trip::TripCause;
 use super::window::WindowCounts;
-use crate::clock::Nanos;
 use crate::serde_millis;
 use crate::state::BreakerState;
 
@@ -48,34 +48,6 @@ pub struct TransitionSnapshot {
     /// How long ago (milliseconds in JSON).
     #[serde(rename = "ago_ms", serialize_with = "serde_millis::required")]
     pub ago: Duration,
-}
-
-/// Why a breaker opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum TripCause {
-    /// `failure_threshold` failures in a row.
-    ConsecutiveFailures,
-    /// The failure rate over the window reached `failure_rate_threshold`.
-    FailureRate,
-    /// The slow-call rate over the window reached `slow_call_rate_threshold`.
-    SlowCallRate,
-    /// A half-open trial failed (or was slow).
-    TrialFailed,
-    /// Half-open trials did not all answer within `half_open_timeout`.
-    TrialsTimedOut,
-    /// Opened by hand with `force_open`.
-    Forced,
-}
-
-/// What opened a breaker, as recorded at the moment it opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Trip {
-    pub(crate) cause: TripCause,
-    pub(crate) consecutive_failures: u32,
-    pub(crate) window: Option<WindowCounts>,
-    pub(crate) at: Nanos,
 }
 
 /// The counts that opened a breaker, and when.

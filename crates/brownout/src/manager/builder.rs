@@ -7,7 +7,8 @@ use super::DegradationManager;
 use super::control::OverrideChange;
 use super::core::{Core, Dependency};
 use super::features::FeatureSlot;
-use crate::breaker::{Breaker, TransitionListener};
+use crate::breaker::Breaker;
+use crate::transition::TransitionListener;
 use crate::change::ChangeCause;
 use crate::clock::{Clock, ClockSource};
 use crate::config::{Config, DependencyConfig, FeatureConfig, LevelsConfig};
@@ -40,11 +41,30 @@ pub struct ManagerBuilder {
     probes: Vec<(String, super::probe::ProbeFn)>,
 }
 
-impl ManagerBuilder {
-    pub(crate) fn new() -> Self {
-        Self::default()
+impl DegradationManager {
+    /// A builder for code-first setup.
+    pub fn builder() -> ManagerBuilder {
+        ManagerBuilder::default()
     }
 
+    /// A manager from a validated [`Config`] on the system clock.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first invalid field.
+    pub fn from_config(config: Config) -> Result<Self, ConfigError> {
+        Self::builder().config(config).build()
+    }
+
+    /// A manager from TOML (see [`Config::from_toml_str`]).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first invalid field.
+    pub fn from_toml_str(source: &str) -> Result<Self, ConfigError> {
+        Self::from_config(Config::from_toml_str(source)?)
+    }
+}
+
+impl ManagerBuilder {
     /// Starts from a whole configuration (replacing any given before).
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;

@@ -2,7 +2,7 @@
 
 #[cfg(feature = "tokio")]
 mod background;
-mod builder;
+pub(crate) mod builder;
 mod changes;
 mod control;
 mod core;
@@ -16,7 +16,6 @@ use std::time::Duration;
 
 #[cfg(feature = "tokio")]
 pub use self::background::Background;
-pub use self::builder::ManagerBuilder;
 pub use self::changes::ListenerId;
 use self::control::{Override, OverrideChange};
 use self::core::Core;
@@ -26,8 +25,7 @@ pub use self::snapshot::{
 };
 use crate::breaker::Breaker;
 use crate::change::{ChangeCause, LevelChange};
-use crate::config::Config;
-use crate::error::{ConfigError, UnknownDependency, UnknownFeature};
+use crate::error::{UnknownDependency, UnknownFeature};
 use crate::level::Level;
 
 /// Owns the breakers of all dependencies and the feature gates.
@@ -63,27 +61,6 @@ pub struct DegradationManager {
 }
 
 impl DegradationManager {
-    /// A builder for code-first setup.
-    pub fn builder() -> ManagerBuilder {
-        ManagerBuilder::new()
-    }
-
-    /// A manager from a validated [`Config`] on the system clock.
-    ///
-    /// # Errors
-    /// A [`ConfigError`] naming the first invalid field.
-    pub fn from_config(config: Config) -> Result<Self, ConfigError> {
-        ManagerBuilder::new().config(config).build()
-    }
-
-    /// A manager from TOML (see [`Config::from_toml_str`]).
-    ///
-    /// # Errors
-    /// A [`ConfigError`] naming the first invalid field.
-    pub fn from_toml_str(source: &str) -> Result<Self, ConfigError> {
-        Self::from_config(Config::from_toml_str(source)?)
-    }
-
     pub(crate) fn from_core(core: Arc<Core>) -> Self {
         DegradationManager { core }
     }
@@ -193,7 +170,7 @@ impl DegradationManager {
     }
 
     /// Starts the background task on the current tokio runtime (feature
-    /// `tokio`): it runs each dependency's [probe](ManagerBuilder::probe) as
+    /// `tokio`): it runs each dependency's [probe](crate::ManagerBuilder::probe) as
     /// the half-open trial once the recovery timeout has elapsed (and on the
     /// backoff schedule until the breaker closes), and applies upgrade holds
     /// and override TTLs on time even when no breaker changes state.

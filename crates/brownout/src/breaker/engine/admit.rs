@@ -2,7 +2,7 @@
 
 use super::word::Word;
 use super::{Cold, Shared, Ticket};
-use crate::breaker::snapshot::TripCause;
+use crate::breaker::trip::TripCause;
 use crate::clock::Nanos;
 use crate::error::Rejected;
 use crate::nanos::duration_to_u64;

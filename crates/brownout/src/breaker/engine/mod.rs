@@ -11,9 +11,8 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use self::word::Word;
-use super::TransitionListener;
 use super::backoff::{Jitter, open_duration};
-use super::snapshot::{Trip, TripCause};
+use super::trip::{Trip, TripCause};
 use super::window::{Window, WindowCounts};
 use crate::clock::{ClockSource, Nanos};
 use crate::config::{BreakerConfig, Policy};
@@ -22,7 +21,7 @@ use crate::nanos::duration_to_u64;
 use crate::state::BreakerState;
 use crate::sync::{AtomicU64, Mutex, Ordering};
 use crate::telemetry::BreakerTelemetry;
-use crate::transition::Transition;
+use crate::transition::{Transition, TransitionListener};
 
 mod admit;
 mod record;

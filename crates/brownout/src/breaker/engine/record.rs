@@ -1,7 +1,7 @@
 //! Outcomes: recording a finished call, and what it does to the state machine.
 
 use super::{Shared, Ticket};
-use crate::breaker::snapshot::TripCause;
+use crate::breaker::trip::TripCause;
 use crate::breaker::window::WindowCounts;
 use crate::config::Policy;
 use crate::nanos::duration_to_u64;
