@@ -91,7 +91,11 @@ pub struct Rejected {
 }
 
 impl Rejected {
-    pub(crate) const fn new(dependency: DependencyName, state: BreakerState, retry_nanos: u64) -> Self {
+    pub(crate) const fn new(
+        dependency: DependencyName,
+        state: BreakerState,
+        retry_nanos: u64,
+    ) -> Self {
         Rejected {
             dependency,
             retry_nanos,
@@ -255,7 +259,11 @@ mod tests {
         let e: Error<std::io::Error> = Error::Inner(std::io::Error::other("boom"));
         assert_eq!(e.to_string(), "boom");
         assert!(std::error::Error::source(&e).is_some());
-        let r = Rejected::new(DependencyName::new("openai"), BreakerState::Open, 3_000_000_000);
+        let r = Rejected::new(
+            DependencyName::new("openai"),
+            BreakerState::Open,
+            3_000_000_000,
+        );
         assert_eq!(r.retry_after(), Duration::from_secs(3));
         assert!(std::mem::size_of::<Rejected>() <= 40);
         let e: Error<&str> = r.into();

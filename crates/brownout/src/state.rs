@@ -78,4 +78,3 @@ impl fmt::Display for BreakerState {
         f.pad(self.as_str())
     }
 }
-

@@ -136,7 +136,11 @@ fn a_million_level_changes_with_a_stuck_listener_stay_bounded() {
     let latest = levels[(MILLION - 1) % 2];
     assert_eq!(manager.level(), latest);
     #[cfg(feature = "tokio")]
-    assert_eq!(subscriber.borrow().to, latest, "subscribers see the latest at once");
+    assert_eq!(
+        subscriber.borrow().to,
+        latest,
+        "subscribers see the latest at once"
+    );
 
     release.store(true, Ordering::SeqCst);
     stuck_thread.join().unwrap();

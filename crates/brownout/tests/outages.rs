@@ -55,9 +55,7 @@ async fn a_hanging_dependency_trips_its_breaker() {
     let breaker = Breaker::new("llm", with_timeout(2 * SECOND)).unwrap();
     let started = tokio::time::Instant::now();
     for i in 0..3 {
-        let result = breaker
-            .call(std::future::pending::<Result<(), &str>>)
-            .await;
+        let result = breaker.call(std::future::pending::<Result<(), &str>>).await;
         match result {
             Err(Error::Timeout(t)) => {
                 assert_eq!(t.dependency(), "llm");
@@ -74,7 +72,9 @@ async fn a_hanging_dependency_trips_its_breaker() {
     assert_eq!(breaker.state(), BreakerState::Open);
     assert_eq!(started.elapsed(), 6 * SECOND);
     let snap = breaker.snapshot();
-    let trip = snap.last_trip.expect("the breaker remembers what opened it");
+    let trip = snap
+        .last_trip
+        .expect("the breaker remembers what opened it");
     assert_eq!(trip.cause, TripCause::ConsecutiveFailures);
     assert_eq!(trip.consecutive_failures, 3);
     // Open now: the next call is rejected at once, without waiting.
@@ -142,7 +142,11 @@ fn a_late_sync_call_counts_as_a_timeout() {
     clock.advance(2 * SECOND);
     assert!(permit.overran());
     permit.record(brownout::Outcome::Timeout);
-    assert_eq!(breaker.state(), BreakerState::Open, "a timed-out trial re-opens");
+    assert_eq!(
+        breaker.state(),
+        BreakerState::Open,
+        "a timed-out trial re-opens"
+    );
 }
 
 #[test]
@@ -176,7 +180,9 @@ fn a_failing_trial_never_flaps_the_level() {
     assert_eq!(manager.level(), Level::Minimal);
     for _ in 0..20 {
         clock.advance(30 * SECOND);
-        let trial = openai.try_acquire().expect("a trial after the recovery timeout");
+        let trial = openai
+            .try_acquire()
+            .expect("a trial after the recovery timeout");
         assert_eq!(manager.level(), Level::Minimal, "under trial");
         trial.failure();
         assert_eq!(manager.level(), Level::Minimal, "after the failed trial");

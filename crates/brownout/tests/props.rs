@@ -456,7 +456,10 @@ fn the_model_follows_the_spec_by_hand() {
     m.now += 10_000 * MS;
     let a = m.acquire().unwrap();
     let b = m.acquire().unwrap();
-    assert_eq!(m.acquire().unwrap_err(), (BreakerState::HalfOpen, 10_000 * MS));
+    assert_eq!(
+        m.acquire().unwrap_err(),
+        (BreakerState::HalfOpen, 10_000 * MS)
+    );
     m.record(a, Outcome::Success);
     m.record(b, Outcome::Failure);
     assert_eq!(m.state, BreakerState::Open);

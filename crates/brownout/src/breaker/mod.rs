@@ -72,7 +72,12 @@ impl Breaker {
             return Err(ConfigError::new("name", "must not be empty"));
         }
         config.validate()?;
-        Ok(Breaker::from_valid(name, config, ClockSource::new(clock), None))
+        Ok(Breaker::from_valid(
+            name,
+            config,
+            ClockSource::new(clock),
+            None,
+        ))
     }
 
     /// A breaker from settings already validated (by the manager's config).

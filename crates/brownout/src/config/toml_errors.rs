@@ -36,7 +36,9 @@ fn segments(path: &Path) -> Vec<String> {
 /// Keys joined with dots, each quoted where TOML would need it
 /// (`dependencies."db.eu".weight`).
 fn render(segments: &[String]) -> String {
-    segments.iter().fold(String::new(), |path, segment| join(&path, &key(segment)))
+    segments
+        .iter()
+        .fold(String::new(), |path, segment| join(&path, &key(segment)))
 }
 
 /// Turns serde's message at `path` into a path that ends at the offending key.

@@ -9,8 +9,8 @@ use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::core::Core;
-use crate::state::BreakerState;
 use crate::clock::Nanos;
+use crate::state::BreakerState;
 
 /// The longest the task sleeps without looking again (bounds the effect of a
 /// clock the task cannot see move, such as a `ManualClock`).

@@ -8,11 +8,11 @@ use super::control::OverrideChange;
 use super::core::{Core, Dependency};
 use super::features::FeatureSlot;
 use crate::breaker::Breaker;
-use crate::transition::TransitionListener;
 use crate::change::ChangeCause;
 use crate::clock::{Clock, ClockSource};
 use crate::config::{Config, DependencyConfig, FeatureConfig, LevelsConfig};
 use crate::error::ConfigError;
+use crate::transition::TransitionListener;
 
 /// Builds a [`DegradationManager`]; every input goes through the same
 /// validation as a TOML [`Config`].

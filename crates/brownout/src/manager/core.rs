@@ -8,7 +8,6 @@ use super::changes::Changes;
 use super::control::{Controller, Override, OverrideChange};
 use super::features::FeatureSlot;
 use crate::breaker::Breaker;
-use crate::transition::TransitionListener;
 use crate::change::{ChangeCause, LevelChange};
 use crate::clock::{ClockSource, Nanos};
 use crate::config::LevelsConfig;
@@ -18,6 +17,7 @@ use crate::name::DependencyName;
 use crate::sync::{AtomicU8, AtomicU64, Mutex, Ordering};
 use crate::telemetry::ManagerTelemetry;
 use crate::transition::Transition;
+use crate::transition::TransitionListener;
 
 /// The most unknown feature names remembered for warn-once (as 8-byte hashes,
 /// so the memory is bounded however long the names are).
@@ -243,7 +243,11 @@ impl Core {
     /// change is queued for listeners (under the lock, so changes queue in
     /// order) and returned, to be announced once the lock is released.
     /// Returns the published score and effective level too.
-    fn publish(&self, change: OverrideChange, cause: ChangeCause) -> ((f64, Level), Option<Announced>) {
+    fn publish(
+        &self,
+        change: OverrideChange,
+        cause: ChangeCause,
+    ) -> ((f64, Level), Option<Announced>) {
         let (published, announced) = {
             let mut control = self.control.lock();
             let before = control.controller.effective();

@@ -104,7 +104,8 @@ impl DegradationManager {
 
     /// Ends a manual override: the computed level applies again.
     pub fn clear_override(&self) {
-        self.core.recompute(OverrideChange::Clear, ChangeCause::Override);
+        self.core
+            .recompute(OverrideChange::Clear, ChangeCause::Override);
     }
 
     /// Re-evaluates time-driven changes (an upgrade hold or an override TTL
@@ -112,7 +113,8 @@ impl DegradationManager {
     /// and [`snapshot`](Self::snapshot) do this on their own; call it
     /// periodically if you read only [`FeatureGate`]s.
     pub fn refresh(&self) {
-        self.core.recompute(OverrideChange::Keep, ChangeCause::Refresh);
+        self.core
+            .recompute(OverrideChange::Keep, ChangeCause::Refresh);
     }
 
     /// Calls `listener` after every change of the effective level, in order,

@@ -40,10 +40,7 @@ pub struct OverrideSnapshot {
     /// The forced level.
     pub level: Level,
     /// Time left, if it expires (milliseconds in JSON).
-    #[serde(
-        rename = "expires_in_ms",
-        serialize_with = "serde_millis::optional"
-    )]
+    #[serde(rename = "expires_in_ms", serialize_with = "serde_millis::optional")]
     pub expires_in: Option<Duration>,
 }
 

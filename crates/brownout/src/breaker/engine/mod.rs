@@ -92,7 +92,10 @@ impl Shared {
             Some(span) => Window::time(duration_to_u64(span)),
             None => Window::count(config.window),
         });
-        let seed = clock.now().as_u64() ^ name.bytes().fold(0u64, |h, b| h.rotate_left(5) ^ u64::from(b));
+        let seed = clock.now().as_u64()
+            ^ name
+                .bytes()
+                .fold(0u64, |h, b| h.rotate_left(5) ^ u64::from(b));
         let slow_nanos = config.slow_call_duration.map_or(0, duration_to_u64);
         let timeout_nanos = config.call_timeout.map_or(0, duration_to_u64);
         Shared {
@@ -174,7 +177,9 @@ impl Shared {
             let now = self.clock.now();
             match to {
                 BreakerState::Closed => cold.reopens = 0,
-                BreakerState::ForcedOpen => cold.last_trip = Some(self.trip(&cold, word, now, TripCause::Forced)),
+                BreakerState::ForcedOpen => {
+                    cold.last_trip = Some(self.trip(&cold, word, now, TripCause::Forced))
+                }
                 _ => {}
             }
             Some(self.transition(&mut cold, word, to, now))
