@@ -2,7 +2,7 @@
 //! exceeds the limit and never leaks a slot; racing failures trip once.
 //!
 //! Run with:
-//! `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=/work/target-loom cargo test -p brownout --test loom --release`
+//! `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p brownout --test loom --release`
 #![cfg(loom)]
 
 use std::time::Duration;

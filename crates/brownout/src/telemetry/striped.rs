@@ -2,8 +2,8 @@
 //! possible, summed when published.
 //!
 //! A metrics recorder's counter is one shared atomic: every call from every
-//! thread would bounce its cache line between cores (measured here: 11 ns a
-//! call on one thread, 45 ns on two). Instead each breaker counts into
+//! thread would bounce its cache line between cores (the figures are in
+//! `docs/observability.md`, "What per call costs"). Instead each breaker counts into
 //! stripes. Up to [`OWNED`] live threads get a stripe of their own and bump
 //! it with a plain load and store (no read-modify-write, no line shared with
 //! another writer; a thread's stripe passes to a later thread when it exits);
