@@ -1,5 +1,6 @@
-//! Breaker paths: closed-state success, open-state rejection, two threads on
-//! one closed breaker; each next to the bare closure.
+//! Breaker paths: closed-state success, open-state, forced-open and
+//! full-half-open rejections (one and two threads), two threads on one
+//! closed breaker; each next to the bare closure.
 
 use std::hint::black_box;
 use std::sync::Barrier;
@@ -30,6 +31,33 @@ fn open_breaker() -> Breaker {
     let _ = breaker.call_sync(|| Err::<(), _>("down"));
     assert_eq!(breaker.state(), BreakerState::Open);
     breaker
+}
+
+fn forced_open_breaker() -> Breaker {
+    let breaker = Breaker::new("bench-forced", BreakerConfig::default()).expect("valid config");
+    breaker.force_open();
+    breaker
+}
+
+/// Half-open with its only trial slot taken by the returned permit (the
+/// trials' deadline an hour away).
+fn half_open_full_breaker() -> (Breaker, brownout::OwnedPermit) {
+    let config = BreakerConfig {
+        failure_threshold: 1,
+        recovery_timeout: Duration::from_millis(1),
+        half_open_timeout: Some(Duration::from_secs(3600)),
+        ..BreakerConfig::default()
+    };
+    let breaker = Breaker::new("bench-half-open", config).expect("valid config");
+    let _ = breaker.call_sync(|| Err::<(), _>("down"));
+    let trial = loop {
+        if let Ok(permit) = breaker.try_acquire_owned() {
+            break permit;
+        }
+        thread::yield_now();
+    };
+    assert_eq!(breaker.state(), BreakerState::HalfOpen);
+    (breaker, trial)
 }
 
 /// Runs `per_thread` calls on each of `threads` threads at once; returns the
@@ -82,6 +110,29 @@ pub(crate) fn group(c: &mut Criterion, name: &str) {
     let open = open_breaker();
     g.bench_function("open_rejection/call_sync", |b| {
         b.iter(|| open.call_sync(work))
+    });
+
+    let forced = forced_open_breaker();
+    g.bench_function("forced_open_rejection/call_sync", |b| {
+        b.iter(|| forced.call_sync(work))
+    });
+    g.bench_function("forced_open_rejection/two_threads", |b| {
+        b.iter_custom(|iters| {
+            parallel(2, iters, || {
+                let _ = black_box(forced.call_sync(work));
+            })
+        })
+    });
+    let (half_open, _trial) = half_open_full_breaker();
+    g.bench_function("half_open_full_rejection/call_sync", |b| {
+        b.iter(|| half_open.call_sync(work))
+    });
+    g.bench_function("half_open_full_rejection/two_threads", |b| {
+        b.iter_custom(|iters| {
+            parallel(2, iters, || {
+                let _ = black_box(half_open.call_sync(work));
+            })
+        })
     });
 
     g.bench_function("two_threads/bare", |b| {

@@ -77,18 +77,26 @@ impl<E: std::error::Error + 'static> std::error::Error for Error<E> {
 /// A breaker refused a call: which dependency, in which state, and when to try again.
 ///
 /// Building it on the rejection path allocates nothing: the name is copied
-/// inline (or, past 22 bytes, shares the breaker's allocation).
+/// inline (or, past 15 bytes, shares the breaker's allocation), and it moves
+/// as whole words, so `Result`s carrying it stay cheap to return.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "circuit breaker `{}` is {state}: call rejected, retry after {:?}",
+    "circuit breaker `{}` is {}: call rejected, retry after {:?}",
     self.dependency(),
+    self.state(),
     self.retry_after()
 )]
 pub struct Rejected {
     dependency: DependencyName,
-    retry_nanos: u64,
-    state: BreakerState,
+    /// The state in the top 3 bits, the time to retry in nanoseconds below
+    /// (saturating at about 73 years).
+    packed: u64,
 }
+
+/// Bits of `Rejected::packed` below the state.
+const STATE_SHIFT: u32 = 61;
+/// The largest retry `Rejected` holds, in nanoseconds.
+const RETRY_MAX: u64 = (1 << STATE_SHIFT) - 1;
 
 impl Rejected {
     pub(crate) const fn new(
@@ -96,10 +104,14 @@ impl Rejected {
         state: BreakerState,
         retry_nanos: u64,
     ) -> Self {
+        let retry = if retry_nanos > RETRY_MAX {
+            RETRY_MAX
+        } else {
+            retry_nanos
+        };
         Rejected {
             dependency,
-            retry_nanos,
-            state,
+            packed: ((state as u64) << STATE_SHIFT) | retry,
         }
     }
 
@@ -112,7 +124,7 @@ impl Rejected {
     /// The breaker's state at the time of rejection.
     #[must_use]
     pub fn state(&self) -> BreakerState {
-        self.state
+        BreakerState::from_code(self.packed >> STATE_SHIFT)
     }
 
     /// How long until a trial call may be allowed: the rest of the open
@@ -120,7 +132,7 @@ impl Rejected {
     /// time by which its trials answer or count as failed.
     #[must_use]
     pub fn retry_after(&self) -> Duration {
-        Duration::from_nanos(self.retry_nanos)
+        Duration::from_nanos(self.packed & RETRY_MAX)
     }
 }
 
@@ -148,17 +160,18 @@ impl Rejected {
 /// # Ok::<(), brownout::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("call to `{}` timed out after {:?}", self.dependency(), self.timeout)]
+#[error("call to `{}` timed out after {:?}", self.dependency(), self.timeout())]
 pub struct TimedOut {
     dependency: DependencyName,
-    timeout: Duration,
+    /// Nanoseconds (a `call_timeout` beyond 584 years saturates).
+    timeout_nanos: u64,
 }
 
 impl TimedOut {
-    pub(crate) const fn new(dependency: DependencyName, timeout: Duration) -> Self {
+    pub(crate) fn new(dependency: DependencyName, timeout: Duration) -> Self {
         TimedOut {
             dependency,
-            timeout,
+            timeout_nanos: crate::nanos::duration_to_u64(timeout),
         }
     }
 
@@ -171,7 +184,7 @@ impl TimedOut {
     /// The `call_timeout` it outlived.
     #[must_use]
     pub fn timeout(&self) -> Duration {
-        self.timeout
+        Duration::from_nanos(self.timeout_nanos)
     }
 }
 
@@ -265,7 +278,15 @@ mod tests {
             3_000_000_000,
         );
         assert_eq!(r.retry_after(), Duration::from_secs(3));
-        assert!(std::mem::size_of::<Rejected>() <= 40);
+        assert!(std::mem::size_of::<Rejected>() <= 32);
+        assert!(std::mem::size_of::<TimedOut>() <= 32);
+        for state in BreakerState::ALL {
+            let r = Rejected::new(DependencyName::new("x"), state, u64::MAX);
+            assert_eq!(
+                (r.state(), r.retry_after()),
+                (state, Duration::from_nanos(RETRY_MAX))
+            );
+        }
         let e: Error<&str> = r.into();
         assert_eq!(
             e.to_string(),

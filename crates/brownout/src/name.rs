@@ -7,13 +7,13 @@ use std::sync::Arc;
 use serde::{Serialize, Serializer};
 
 /// The longest name kept inline (no allocation, no reference count).
-const INLINE: usize = 22;
+const INLINE: usize = 15;
 
 /// A dependency's name, cheap to clone and to carry in a rejection.
 ///
-/// Names up to 22 bytes live inline, so copying one on the rejection path
-/// touches no reference count; longer names share one allocation. Nothing is
-/// interned: a name lives exactly as long as the breakers and values that
+/// Names up to 15 bytes live inline, so copying one on the rejection path
+/// touches no reference count; longer names share one allocation. Nothing
+/// is interned: a name lives exactly as long as the breakers and values that
 /// hold it.
 ///
 /// ```
@@ -28,8 +28,18 @@ pub struct DependencyName(Repr);
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Repr {
-    Inline { len: u8, bytes: [u8; INLINE] },
-    Shared(Arc<str>),
+    Inline(Inline),
+    /// A thin pointer, so that both variants are one 16-byte payload.
+    Shared(Arc<String>),
+}
+
+/// A short name's bytes, 8-byte aligned so that copies move whole words
+/// (byte-wise copies of a returned rejection stall the load that reads it).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(C, align(8))]
+struct Inline {
+    bytes: [u8; INLINE],
+    len: u8,
 }
 
 impl DependencyName {
@@ -39,11 +49,11 @@ impl DependencyName {
         if name.len() <= INLINE {
             let mut bytes = [0; INLINE];
             bytes[..name.len()].copy_from_slice(name.as_bytes());
-            // Fits: len <= 22.
+            // Fits: len <= 15.
             let len = name.len() as u8;
-            DependencyName(Repr::Inline { len, bytes })
+            DependencyName(Repr::Inline(Inline { bytes, len }))
         } else {
-            DependencyName(Repr::Shared(Arc::from(name)))
+            DependencyName(Repr::Shared(Arc::new(name.to_owned())))
         }
     }
 
@@ -52,9 +62,9 @@ impl DependencyName {
     #[must_use]
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            Repr::Inline { len, bytes } => {
+            Repr::Inline(inline) => {
                 // Built from a `&str` cut at its full length: always UTF-8.
-                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+                std::str::from_utf8(&inline.bytes[..usize::from(inline.len)]).unwrap_or_default()
             }
             Repr::Shared(name) => name,
         }
@@ -113,11 +123,11 @@ mod tests {
     #[test]
     fn short_names_inline_long_names_shared() {
         let short = DependencyName::new("openai");
-        assert!(matches!(short.0, Repr::Inline { .. }));
+        assert!(matches!(short.0, Repr::Inline(_)));
         assert_eq!(short, "openai");
-        let edge = DependencyName::new("a-twenty-two-byte-name");
-        assert_eq!(edge.len(), 22);
-        assert!(matches!(edge.0, Repr::Inline { .. }));
+        let edge = DependencyName::new("fifteen-bytes!!");
+        assert_eq!(edge.len(), 15);
+        assert!(matches!(edge.0, Repr::Inline(_)));
         let long = DependencyName::new("api.payments.eu-west-1.example.com:443");
         assert!(matches!(long.0, Repr::Shared(_)));
         assert_eq!(&*long, "api.payments.eu-west-1.example.com:443");

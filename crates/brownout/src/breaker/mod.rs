@@ -161,7 +161,7 @@ impl Breaker {
     /// # Errors
     /// [`Error::Rejected`] without running `f`, [`Error::Timeout`] when it
     /// outlived the `call_timeout`, or [`Error::Inner`] with `f`'s error.
-    #[inline]
+    #[inline(always)]
     pub fn call_sync<T, E, F>(&self, f: F) -> Result<T, Error<E>>
     where
         F: FnOnce() -> Result<T, E>,
@@ -173,7 +173,7 @@ impl Breaker {
     ///
     /// # Errors
     /// As [`call_sync`](Self::call_sync).
-    #[inline]
+    #[inline(always)]
     pub fn call_sync_with<T, E, C, F>(&self, classify: C, f: F) -> Result<T, Error<E>>
     where
         C: FnOnce(&Result<T, E>) -> Outcome,
@@ -223,17 +223,14 @@ impl Breaker {
             None => f().await,
             Some(limit) => match timer::within(limit, f()).await {
                 Some(result) => result,
-                None => {
-                    permit.record(Outcome::Timeout);
-                    return Err(Error::Timeout(self.timed_out()));
-                }
+                None => return Err(Error::Timeout(self.timed_out(permit))),
             },
         };
         self.finish(permit, classify, result)
     }
 
     /// Records a finished call's outcome, judging a late one a timeout.
-    #[inline]
+    #[inline(always)]
     fn finish<T, E, C>(
         &self,
         permit: Permit<'_>,
@@ -244,16 +241,17 @@ impl Breaker {
         C: FnOnce(&Result<T, E>) -> Outcome,
     {
         if permit.overran() {
-            permit.record(Outcome::Timeout);
-            return Err(Error::Timeout(self.timed_out()));
+            return Err(Error::Timeout(self.timed_out(permit)));
         }
         permit.record(classify(&result));
         result.map_err(Error::Inner)
     }
 
-    /// This breaker's timeout error.
+    /// Records a call that outlived its timeout and builds the error.
     #[cold]
-    fn timed_out(&self) -> TimedOut {
+    #[inline(never)]
+    fn timed_out(&self, permit: Permit<'_>) -> TimedOut {
+        permit.record(Outcome::Timeout);
         let limit = self.shared.config.call_timeout.unwrap_or_default();
         TimedOut::new(self.shared.name.clone(), limit)
     }

@@ -5,7 +5,6 @@ use super::{Cold, Shared, Ticket};
 use crate::breaker::trip::TripCause;
 use crate::clock::Nanos;
 use crate::error::Rejected;
-use crate::nanos::duration_to_u64;
 use crate::state::BreakerState;
 use crate::sync::Ordering;
 use crate::transition::Transition;
@@ -67,7 +66,25 @@ impl Shared {
                 // Near the deadline the coarse clock may lag: decide on the precise one.
                 self.acquire_cold()
             }
-            BreakerState::HalfOpen | BreakerState::ForcedOpen => self.acquire_cold(),
+            // Stays until reset: nothing to decide under the lock.
+            BreakerState::ForcedOpen => {
+                Err(self.rejected(BreakerState::ForcedOpen, self.recovery_nanos))
+            }
+            BreakerState::HalfOpen => {
+                // Every slot taken and the deadline not near: reject without the lock.
+                let taken = self.trials_taken.load(Ordering::Acquire);
+                if taken >= u64::from(self.config.half_open_max_calls) {
+                    let now = self.clock.now_coarse().as_u64();
+                    let left = self
+                        .trials_deadline
+                        .load(Ordering::Acquire)
+                        .saturating_sub(now);
+                    if left > COARSE_SLACK_NANOS {
+                        return Err(self.rejected(BreakerState::HalfOpen, left));
+                    }
+                }
+                self.acquire_cold()
+            }
         }
     }
 
@@ -81,8 +98,7 @@ impl Shared {
             match word.state() {
                 BreakerState::Closed | BreakerState::Disabled => Ok(self.ticket(word)),
                 BreakerState::ForcedOpen => {
-                    let hint = duration_to_u64(self.config.recovery_timeout);
-                    Err(self.rejected(BreakerState::ForcedOpen, hint))
+                    Err(self.rejected(BreakerState::ForcedOpen, self.recovery_nanos))
                 }
                 BreakerState::Open => {
                     let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
@@ -92,6 +108,7 @@ impl Shared {
                         let half = self.transition(&mut cold, word, BreakerState::HalfOpen, now);
                         announce = Some(half);
                         cold.trials.in_flight = 1;
+                        self.publish_trials(&cold.trials);
                         Ok(self.ticket(self.word()))
                     }
                 }
@@ -118,6 +135,7 @@ impl Shared {
         let trials = &mut cold.trials;
         if trials.in_flight + trials.successes < self.config.half_open_max_calls {
             trials.in_flight += 1;
+            self.publish_trials(&cold.trials);
             Ok(self.ticket(word))
         } else {
             // Every slot is taken: the trials answer, or count as failed, by the deadline.

@@ -65,6 +65,14 @@ struct Cold {
 pub(crate) struct Shared {
     word: AtomicU64,
     open_until: AtomicU64,
+    /// Half-open trial slots taken (in flight plus succeeded), mirrored from
+    /// `Cold::trials` under the lock, so that a full half-open breaker
+    /// rejects without taking it.
+    trials_taken: AtomicU64,
+    /// The current half-open generation's trial deadline (nanoseconds).
+    trials_deadline: AtomicU64,
+    /// `recovery_timeout` in nanoseconds: the retry hint of a forced-open rejection.
+    recovery_nanos: u64,
     pub(crate) name: DependencyName,
     pub(crate) config: BreakerConfig,
     pub(crate) clock: ClockSource,
@@ -101,6 +109,9 @@ impl Shared {
         Shared {
             word: AtomicU64::new(Word::INITIAL.raw()),
             open_until: AtomicU64::new(0),
+            trials_taken: AtomicU64::new(0),
+            trials_deadline: AtomicU64::new(0),
+            recovery_nanos: duration_to_u64(config.recovery_timeout),
             telemetry: BreakerTelemetry::new(&name),
             name,
             slow_nanos,
@@ -144,12 +155,16 @@ impl Shared {
         }
     }
 
-    /// Whether the call behind `ticket` has outlived the call timeout.
-    #[inline]
+    /// Whether the call behind `ticket` has outlived the call timeout: one
+    /// field test when there is none.
+    #[inline(always)]
     pub(crate) fn overran(&self, ticket: Ticket) -> bool {
-        self.timeout_nanos != 0
-            && duration_to_u64(self.timing_now().saturating_since(ticket.started))
-                > self.timeout_nanos
+        self.timeout_nanos != 0 && self.overran_timed(ticket)
+    }
+
+    #[inline(never)]
+    fn overran_timed(&self, ticket: Ticket) -> bool {
+        duration_to_u64(self.timing_now().saturating_since(ticket.started)) > self.timeout_nanos
     }
 
     /// Half-open trials past their deadline re-open the breaker even when no
@@ -226,6 +241,8 @@ impl Shared {
             }
             BreakerState::HalfOpen => {
                 cold.trials.deadline = now.saturating_add(self.config.half_open_timeout());
+                self.trials_deadline
+                    .store(cold.trials.deadline.as_u64(), Ordering::Release);
             }
             BreakerState::Closed => cold.reopens = 0,
             BreakerState::ForcedOpen | BreakerState::Disabled => {}
@@ -233,6 +250,8 @@ impl Shared {
         if let Some(window) = cold.window.as_mut() {
             window.clear();
         }
+        // Published before the new word, so a reader that sees the word sees these.
+        self.publish_trials(&cold.trials);
         let mut current = from;
         while let Err(actual) = self.cas(current, next) {
             current = actual;
@@ -244,6 +263,13 @@ impl Shared {
         };
         cold.last_transition = Some(transition);
         transition
+    }
+
+    /// Mirrors the trial slots taken, for lock-free full-half-open rejections.
+    /// Called under the lock after every change of `trials`.
+    fn publish_trials(&self, trials: &Trials) {
+        let taken = u64::from(trials.in_flight) + u64::from(trials.successes);
+        self.trials_taken.store(taken, Ordering::Release);
     }
 
     #[inline]

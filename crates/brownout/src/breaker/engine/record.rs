@@ -64,6 +64,7 @@ impl Shared {
             let mut cold = self.cold.lock();
             if self.word().epoch() == ticket.epoch {
                 cold.trials.in_flight = cold.trials.in_flight.saturating_sub(1);
+                self.publish_trials(&cold.trials);
             }
         }
     }
@@ -179,6 +180,7 @@ impl Shared {
             }
             let now = self.clock.now();
             cold.trials.in_flight = cold.trials.in_flight.saturating_sub(1);
+            self.publish_trials(&cold.trials);
             // Trials that have not all answered within half_open_timeout count as failed.
             if failed {
                 Some(self.reopen(&mut cold, word, now, TripCause::TrialFailed))
@@ -186,6 +188,7 @@ impl Shared {
                 Some(self.reopen(&mut cold, word, now, TripCause::TrialsTimedOut))
             } else {
                 cold.trials.successes += 1;
+                self.publish_trials(&cold.trials);
                 (cold.trials.successes >= self.config.half_open_max_calls)
                     .then(|| self.transition(&mut cold, word, BreakerState::Closed, now))
             }
