@@ -1,6 +1,6 @@
 //! The reference inventory service behind axum, degrading live.
 //!
-//! Loads `examples/brownout.toml` (SPEC §2), gates a few routes by feature,
+//! Loads the reference deployment (`examples/brownout.toml`), gates a few routes by feature,
 //! serves `/health`, `/health/live`, `/health/ready` and the `/status` page,
 //! and offers admin routes that take a simulated dependency down or bring it
 //! back, so you can watch the level move. Every dependency has a health
@@ -16,7 +16,7 @@
 //! ```text
 //! curl -i localhost:3000/suggestions            # 200 at OPTIMAL
 //! curl -X POST localhost:3000/admin/fail/openai # openai open: MINIMAL
-//! curl -i localhost:3000/suggestions            # 503 problem+json, Retry-After
+//! curl -i localhost:3000/suggestions            # 503 problem+json naming openai, Retry-After
 //! curl -i localhost:3000/search                 # 200, cached results
 //! curl localhost:3000/health                    # application/health+json, "warn"
 //! open http://localhost:3000/status             # refreshes every 5 s
@@ -31,9 +31,7 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use brownout::{Breaker, BreakerState, Config, DegradationManager};
-use brownout_axum::{
-    CurrentLevel, FeatureName, RequireFeature, health_router, require_feature, require_level,
-};
+use brownout_axum::{CurrentLevel, FeatureName, GateLayer, RequireFeature, health_router};
 
 const REFERENCE: &str = include_str!("../brownout.toml");
 
@@ -88,10 +86,12 @@ fn breaker_of(
     manager: &DegradationManager,
     dependency: &str,
 ) -> Result<Breaker, (StatusCode, String)> {
-    manager.breaker(dependency).map_err(|_| (
-        StatusCode::NOT_FOUND,
-        format!("no dependency {dependency}\n"),
-    ))
+    manager.breaker(dependency).map_err(|_| {
+        (
+            StatusCode::NOT_FOUND,
+            format!("no dependency {dependency}\n"),
+        )
+    })
 }
 
 /// Takes `dependency` down: its calls fail until its breaker opens, and its
@@ -134,8 +134,10 @@ fn app(
     manager: &DegradationManager,
     outages: Outages,
 ) -> Result<Router, Box<dyn std::error::Error>> {
+    // A feature name the manager does not know fails here, at startup.
+    RequireFeature::<FullTextSearch>::check(manager)?;
     let gated = |route: Router<DegradationManager>, feature: &str| {
-        require_feature(manager, feature).map(|layer| route.route_layer(layer))
+        GateLayer::feature(manager, feature).map(|layer| route.route_layer(layer))
     };
     let stock = gated(
         Router::new().route("/stock", get(|| async { "sku 42: 12 in stock\n" })),
@@ -159,7 +161,7 @@ fn app(
         // Searching needs at least LIMITED; the handler picks full-text or cached.
         .route(
             "/search",
-            get(search).route_layer(require_level(manager, brownout::Level::Limited)),
+            get(search).route_layer(GateLayer::min_level(manager, brownout::Level::Limited)),
         )
         .merge(stock)
         .merge(checkout)

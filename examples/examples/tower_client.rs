@@ -1,7 +1,8 @@
-//! A tower client stack for one flaky dependency:
-//! `ServiceBuilder` + `BreakerLayer` + `TimeoutLayer` (timeout inside the
-//! breaker, so a timeout counts as a failure), with the breaker owned by a
-//! `DegradationManager` so the service's level follows it.
+//! A tower client stack for one flaky dependency: `ServiceBuilder` +
+//! `BreakerLayer::from_manager`, with the breaker owned by a
+//! `DegradationManager` so the service's level follows it. The dependency's
+//! `call_timeout` (100 ms) is applied by the layer itself: a hung call is
+//! dropped at the deadline, answered `CallTimedOut` and counted as a failure.
 //!
 //! Run with `cargo run -p brownout-examples --example tower_client`.
 
@@ -10,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use brownout::{DegradationManager, DependencyConfig, FeatureConfig, Level};
-use brownout_tower::{BoxError, BreakerLayer, CircuitOpen};
+use brownout_tower::{BoxError, BreakerLayer, CallTimedOut, CircuitOpen};
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 
 /// What the scripted dependency does on each call it receives.
@@ -40,6 +41,7 @@ async fn main() -> Result<(), BoxError> {
     inventory.breaker.failure_threshold = 3;
     inventory.breaker.recovery_timeout = RECOVERY;
     inventory.breaker.half_open_max_calls = 1;
+    inventory.breaker.call_timeout = Some(Duration::from_millis(100));
     let manager = DegradationManager::builder()
         .dependency("inventory_api", inventory)
         .dependency("database", DependencyConfig::new(70.0))
@@ -67,7 +69,6 @@ async fn main() -> Result<(), BoxError> {
 
     let mut client = ServiceBuilder::new()
         .layer(BreakerLayer::from_manager(&manager, "inventory_api")?)
-        .timeout(Duration::from_millis(100))
         .service(flaky);
 
     for sku in 1..=7 {
@@ -103,8 +104,10 @@ where
                 open.state(),
                 open.retry_after().as_millis()
             ),
-            None if err.is::<tower::timeout::error::Elapsed>() => "failed: timed out".to_owned(),
-            None => format!("failed: {err}"),
+            None => match err.downcast_ref::<CallTimedOut>() {
+                Some(late) => format!("failed: no answer within {:?}", late.timeout()),
+                None => format!("failed: {err}"),
+            },
         },
     };
     let breaker = manager.breaker("inventory_api").expect("configured");

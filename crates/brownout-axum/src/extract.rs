@@ -7,13 +7,13 @@
 
 use std::convert::Infallible;
 use std::marker::PhantomData;
-use std::time::Duration;
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use brownout::{DegradationManager, FeatureGate, Level};
+use brownout::{DegradationManager, FeatureGate, Level, UnknownFeature};
+use brownout_tower::gate::Admission;
 use http::request::Parts;
 
-use crate::rejection::Unavailable;
+use crate::rejection::{FeatureRejection, Unavailable};
 
 /// The effective degradation level when the request arrived. Never rejects.
 ///
@@ -64,12 +64,20 @@ pub trait FeatureName {
 }
 
 /// Proof that feature `F` was on when the request arrived; rejects with
-/// [`Unavailable`] (`503`, problem+json) when it is off.
+/// [`Unavailable`] (`503`, problem+json naming the reason) when it is off.
 ///
-/// A feature name the manager does not know is refused too (fail closed),
-/// and the manager logs a warning once per name. `Option<RequireFeature<F>>`
-/// never rejects: `None` when the feature is off, for handlers that
-/// degrade instead of refusing.
+/// It makes the same [`Admission`] check as the
+/// [`GateLayer`](crate::GateLayer) middleware, so a refused request is
+/// answered and counted the same way. `Option<RequireFeature<F>>` never
+/// refuses for an off feature: `None`, for handlers that degrade instead of
+/// refusing (not counted as shed).
+///
+/// # Unknown names
+///
+/// A name the manager does not know is refused (fail closed) by both forms
+/// with a `500` ([`FeatureRejection::UnknownFeature`]): a typo is a bug to
+/// fix, not an outage to retry. An extractor is not built with the router,
+/// so check its name at startup with [`RequireFeature::check`].
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -90,16 +98,19 @@ pub trait FeatureName {
 ///     format!("product page{extra}")
 /// }
 ///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let manager = DegradationManager::from_toml_str(r#"
 ///     [features.ai_suggestions]
 ///     min_level = "OPTIMAL"
 /// "#)?;
+/// RequireFeature::<Ai>::check(&manager)?; // a typo fails here, at startup
 /// let app: Router = Router::new()
 ///     .route("/suggestions", get(suggestions))
 ///     .route("/product", get(product))
 ///     .with_state(manager);
 /// # let _ = app;
-/// # Ok::<(), brownout::ConfigError>(())
+/// # Ok(())
+/// # }
 /// ```
 pub struct RequireFeature<F> {
     gate: FeatureGate,
@@ -107,7 +118,37 @@ pub struct RequireFeature<F> {
     name: PhantomData<fn() -> F>,
 }
 
+impl<F: FeatureName> RequireFeature<F> {
+    /// Checks that `manager` knows feature `F`: call it at startup, where
+    /// [`GateLayer::feature`](crate::GateLayer::feature) would catch a typo.
+    ///
+    /// # Errors
+    /// [`UnknownFeature`] if the manager has no feature named [`F::NAME`](FeatureName::NAME).
+    pub fn check(manager: &DegradationManager) -> Result<(), UnknownFeature> {
+        manager.gate(F::NAME).map(drop)
+    }
+
+    /// The feature's gate and its admission check, from router state.
+    fn admission<S>(state: &S) -> Result<(FeatureGate, Admission), FeatureRejection>
+    where
+        DegradationManager: FromRef<S>,
+    {
+        let manager = DegradationManager::from_ref(state);
+        let gate = manager.gate(F::NAME)?;
+        let admission = Admission::feature(&manager, gate.clone());
+        Ok((gate, admission))
+    }
+}
+
 impl<F> RequireFeature<F> {
+    fn new(gate: FeatureGate, level: Level) -> Self {
+        RequireFeature {
+            gate,
+            level,
+            name: PhantomData,
+        }
+    }
+
     /// The feature's gate, to check again later in a long handler.
     #[must_use]
     pub fn gate(&self) -> &FeatureGate {
@@ -123,11 +164,7 @@ impl<F> RequireFeature<F> {
 
 impl<F> Clone for RequireFeature<F> {
     fn clone(&self) -> Self {
-        RequireFeature {
-            gate: self.gate.clone(),
-            level: self.level,
-            name: PhantomData,
-        }
+        RequireFeature::new(self.gate.clone(), self.level)
     }
 }
 
@@ -140,56 +177,32 @@ impl<F: FeatureName> std::fmt::Debug for RequireFeature<F> {
     }
 }
 
-/// The retry hint of the extractor's rejection.
-const RETRY_AFTER: Duration = brownout_tower::gate::DEFAULT_RETRY_AFTER;
-
-fn check<F: FeatureName>(manager: &DegradationManager) -> Result<RequireFeature<F>, Unavailable> {
-    let level = manager.level();
-    match manager.gate(F::NAME) {
-        Ok(gate) if gate.is_enabled() => Ok(RequireFeature {
-            gate,
-            level,
-            name: PhantomData,
-        }),
-        Ok(gate) => Err(Unavailable::feature_off(
-            F::NAME,
-            level,
-            Some(gate.min_level()),
-            RETRY_AFTER,
-        )),
-        Err(_unknown) => {
-            // Answers false and logs a warning once per name.
-            let _ = manager.is_enabled(F::NAME);
-            Err(Unavailable::feature_off(F::NAME, level, None, RETRY_AFTER))
-        }
-    }
-}
-
-impl<F, S> FromRequestParts<S> for RequireFeature<F>
+impl<F: FeatureName, S: Send + Sync> FromRequestParts<S> for RequireFeature<F>
 where
-    F: FeatureName,
     DegradationManager: FromRef<S>,
-    S: Send + Sync,
 {
-    type Rejection = Unavailable;
+    type Rejection = FeatureRejection;
 
     async fn from_request_parts(_parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        check(&DegradationManager::from_ref(state))
+        let (gate, admission) = Self::admission(state)?;
+        let level = admission.admit().map_err(Unavailable::from)?;
+        Ok(RequireFeature::new(gate, level))
     }
 }
 
-impl<F, S> OptionalFromRequestParts<S> for RequireFeature<F>
+impl<F: FeatureName, S: Send + Sync> OptionalFromRequestParts<S> for RequireFeature<F>
 where
-    F: FeatureName,
     DegradationManager: FromRef<S>,
-    S: Send + Sync,
 {
-    type Rejection = Infallible;
+    type Rejection = FeatureRejection;
 
     async fn from_request_parts(
         _parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(check(&DegradationManager::from_ref(state)).ok())
+        let (gate, admission) = Self::admission(state)?;
+        Ok(admission
+            .peek()
+            .map(|level| RequireFeature::new(gate, level)))
     }
 }

@@ -1,11 +1,12 @@
 //! axum integration for [`brownout`]: route middleware that sheds requests
-//! by feature or level, extractors for the level and for a feature, `503`
-//! problem+json rejections, health endpoints and a status page.
+//! by feature or level, extractors for the level and for a feature,
+//! problem+json answers for refused requests, health endpoints and a status
+//! page.
 //!
 //! ```
 //! use axum::{Router, body::Body, http::{Request, StatusCode}, routing::get};
 //! use brownout::{DegradationManager, Level};
-//! use brownout_axum::require_feature;
+//! use brownout_axum::GateLayer;
 //! use tower::ServiceExt;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -14,6 +15,7 @@
 //!     [dependencies.openai]
 //!     weight = 50
 //!     failure_threshold = 5
+//!     recovery_timeout = "30s"
 //!     [dependencies.database]
 //!     weight = 50
 //!     [features.ai_suggestions]
@@ -23,24 +25,24 @@
 //!
 //! let app = Router::new()
 //!     .route("/suggestions", get(|| async { "try the blue one" }))
-//!     .route_layer(require_feature(&manager, "ai_suggestions")?)
+//!     .route_layer(GateLayer::feature(&manager, "ai_suggestions")?)
 //!     .merge(brownout_axum::health_router(manager.clone()));
 //!
 //! let get = || Request::get("/suggestions").body(Body::empty()).unwrap();
 //! assert_eq!(app.clone().oneshot(get()).await?.status(), StatusCode::OK);
 //!
-//! // Five failures open the `openai` breaker: the score falls to 50, the
-//! // level to MINIMAL, and the AI feature goes off.
-//! let openai = manager.breaker("openai").expect("configured above");
+//! // Five failures open the `openai` breaker: the AI feature goes off.
+//! let openai = manager.breaker("openai")?;
 //! for _ in 0..5 {
 //!     let _ = openai.call_sync(|| Err::<(), _>("503 from upstream"));
 //! }
 //! assert_eq!(manager.level(), Level::Minimal);
 //!
+//! // The answer names the open dependency and when its breaker tries again.
 //! let response = app.oneshot(get()).await?;
 //! assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 //! assert_eq!(response.headers()["content-type"], "application/problem+json");
-//! assert_eq!(response.headers()["retry-after"], "5");
+//! assert_eq!(response.headers()["retry-after"], "30");
 //! # Ok(())
 //! # }
 //! ```
@@ -49,12 +51,18 @@
 //!
 //! | item | does |
 //! |---|---|
-//! | [`require_feature`], [`require_level`] | a [`RequireLayer`] for `Router::route_layer`: the route answers [`Unavailable`] while the feature is off / the level is too low |
+//! | [`GateLayer`] | middleware for `Router::route_layer`: `GateLayer::feature(&manager, name)?` / `GateLayer::min_level(&manager, level)`, answering [`Unavailable`] while the feature is off / the level is too low; `brownout-tower`'s gate with an HTTP answer |
 //! | [`CurrentLevel`] | extractor: the effective [`Level`](brownout::Level), never rejects |
-//! | [`RequireFeature<F>`] | extractor: rejects with [`Unavailable`] while feature [`F::NAME`](FeatureName::NAME) is off; `Option<RequireFeature<F>>` never rejects |
-//! | [`Unavailable`] | the rejection: `503`, `Retry-After`, `application/problem+json` naming the feature and level ([`rejection`]) |
+//! | [`RequireFeature<F>`] | extractor: the same check as [`GateLayer`], rejecting with [`Unavailable`] while feature [`F::NAME`](FeatureName::NAME) is off; `Option<RequireFeature<F>>` is `None` instead |
+//! | [`Unavailable`] | the answer to a refused request: `503` + `Retry-After` (or `504` for a call timeout), `application/problem+json` naming the feature, the level or the dependency ([`rejection`]) |
 //! | [`routes()`], [`health_router`] | `/health` (`application/health+json`), `/health/live`, `/health/ready`, `/status` (HTML) ([`mod@routes`]) |
 //! | [`HttpClassifier`] | re-exported from [`brownout_tower`]: `5xx` is a failure, for a `BreakerLayer` in front of an HTTP client |
+//!
+//! A shed request's `Retry-After` follows the breaker that holds the feature
+//! off (its time to the next trial, rounded up, never below one second), or
+//! the layer's configured hint when no breaker gives an estimate. Every
+//! request the middleware or the extractor refuses is counted in
+//! `brownout_requests_shed_total` (core feature `metrics`).
 //!
 //! # Sharing the manager
 //!
@@ -63,16 +71,17 @@
 //! for the router's state `S` — the manager itself (`.with_state(manager)`)
 //! or an app state with a `FromRef` impl. [`health_router`] comes with its
 //! state already applied. The middleware is a `tower::Layer`, which cannot see
-//! router state, so [`require_feature`] and [`require_level`] take the manager
-//! as an argument (as axum's `from_fn_with_state` does); the manager is a
-//! cheap `Arc` clone.
+//! router state, so [`GateLayer`] takes the manager as an argument (as axum's
+//! `from_fn_with_state` does); the manager is a cheap `Arc` clone.
 //!
 //! # Unknown feature names
 //!
-//! Never a panic. [`require_feature`] returns `Err(UnknownFeature)` when the
-//! router is built, so a typo fails at startup. [`RequireFeature<F>`] names
-//! its feature in a type, checked per request: an unknown name is refused
-//! with a `503` (fail closed) and the manager logs a warning once per name.
+//! Never a panic, never silently off. [`GateLayer::feature`] returns
+//! `Err(UnknownFeature)` when the router is built, so a typo fails at
+//! startup. [`RequireFeature<F>`] names its feature in a type, resolved per
+//! request: an unknown name is refused (fail closed) with a `500`
+//! ([`FeatureRejection::UnknownFeature`]); [`RequireFeature::check`] catches
+//! it at startup.
 //!
 //! # Features
 //!
@@ -89,6 +98,8 @@ pub mod routes;
 pub use brownout_tower::HttpClassifier;
 
 pub use self::extract::{CurrentLevel, FeatureName, RequireFeature};
-pub use self::middleware::{RequireLayer, RequireService, require_feature, require_level};
-pub use self::rejection::Unavailable;
-pub use self::routes::{health_router, routes};
+pub use self::middleware::{GateLayer, GateService, ShedAsRejection};
+pub use self::rejection::{FeatureRejection, Unavailable};
+pub use self::routes::{
+    Readiness, RoutesConfig, health_router, health_router_with, routes, routes_with,
+};

@@ -1,80 +1,100 @@
-//! The rejection of a request shed by brownout: `503 Service Unavailable`
-//! with `Retry-After` and an RFC 9457 `application/problem+json` body.
+//! Answers for refused requests.
 //!
-//! The same [`Unavailable`] answers for the [`require_feature`](crate::require_feature)
-//! and [`require_level`](crate::require_level) middleware and for the
-//! [`RequireFeature`](crate::RequireFeature) extractor:
+//! [`Unavailable`] answers a request brownout refused: shed by a gate (the
+//! [`GateLayer`](crate::GateLayer) middleware or the
+//! [`RequireFeature`](crate::RequireFeature) extractor), rejected by a
+//! dependency's breaker, or cut off at its `call_timeout`. It wraps the
+//! error `brownout-tower` returns ([`Shed`], [`CircuitOpen`],
+//! [`CallTimedOut`]) and answers as that error does: an RFC 9457
+//! `application/problem+json` body, `503` with `Retry-After` (whole seconds,
+//! rounded up, never below one second) or `504` for a timeout. The body and
+//! its problem types are described in [`brownout_tower::problem`]:
 //!
 //! ```text
 //! HTTP/1.1 503 Service Unavailable
 //! content-type: application/problem+json
-//! retry-after: 5
+//! cache-control: no-store
+//! retry-after: 300
 //!
 //! {
-//!   "type": "https://docs.rs/brownout-axum/0.1/brownout_axum/rejection/index.html#feature-unavailable",
+//!   "type": "https://docs.rs/brownout-tower/0.1/brownout_tower/problem/index.html#feature-unavailable",
 //!   "title": "Feature unavailable",
 //!   "status": 503,
-//!   "detail": "feature `ai_suggestions` is off at level MINIMAL (it needs OPTIMAL); retry after 5 s",
+//!   "detail": "feature `ai_suggestions` is off because dependency `openai` is open; retry after 300 s",
 //!   "feature": "ai_suggestions",
 //!   "level": "MINIMAL",
 //!   "required_level": "OPTIMAL",
-//!   "retry_after": 5
+//!   "dependency": "openai",
+//!   "held_off": { "kind": "dependency", "dependency": "openai", "state": "open", "retry_after_ms": 299500 },
+//!   "retry_after": 300
 //! }
 //! ```
 //!
-//! # Problem types
+//! A `brownout-tower` layer in front of a route (or a client called from a
+//! handler) fails with a `BoxError`; [`Unavailable::try_from`] finds the
+//! brownout error in it, for axum's `HandleErrorLayer`:
 //!
-//! ## `feature-unavailable`
+//! ```
+//! use axum::{BoxError, Router, error_handling::HandleErrorLayer, http::StatusCode};
+//! use axum::response::{IntoResponse, Response};
+//! use axum::routing::get;
+//! use brownout::DegradationManager;
+//! use brownout_axum::Unavailable;
+//! use brownout_tower::BreakerLayer;
+//! use tower::ServiceBuilder;
 //!
-//! [`FEATURE_UNAVAILABLE`]: a feature is off, because the level is below its
-//! `min_level` or a dependency it requires is open. `feature` names it;
-//! `required_level` is its `min_level` (absent for a feature name the
-//! manager does not know, which is refused as well: fail closed).
+//! async fn answer(err: BoxError) -> Response {
+//!     match Unavailable::try_from(err) {
+//!         Ok(refused) => refused.into_response(),
+//!         Err(other) => (StatusCode::BAD_GATEWAY, other.to_string()).into_response(),
+//!     }
+//! }
 //!
-//! ## `level-too-low`
+//! let manager = DegradationManager::from_toml_str("[dependencies.upstream]\nweight = 1\n")?;
+//! let app: Router = Router::new()
+//!     .route("/proxy", get(|| async { "proxied" }))
+//!     .route_layer(
+//!         ServiceBuilder::new()
+//!             .layer(HandleErrorLayer::new(answer))
+//!             .layer(BreakerLayer::from_manager(&manager, "upstream")?),
+//!     );
+//! # let _ = app;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
-//! [`LEVEL_TOO_LOW`]: the effective level is below the route's minimum;
-//! `required_level` is that minimum and there is no `feature` member.
-//!
-//! `level` is always the effective level when the request was refused and
-//! `retry_after` the same whole seconds as the `Retry-After` header.
+//! [`FeatureRejection`] is the [`RequireFeature`](crate::RequireFeature)
+//! extractor's rejection: [`Unavailable`] while the feature is off, or a
+//! `500` for a feature name the manager does not know.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use brownout::Level;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
-use http::{HeaderValue, StatusCode};
+use brownout::UnknownFeature;
+pub use brownout_tower::problem::{
+    DEPENDENCY_TIMEOUT, DEPENDENCY_UNAVAILABLE, FEATURE_UNAVAILABLE, LEVEL_TOO_LOW, PROBLEM_JSON,
+};
+use brownout_tower::{BoxError, CallTimedOut, CircuitOpen, Shed};
+use http::StatusCode;
 
-/// The `type` of a problem for a feature that is off.
-pub const FEATURE_UNAVAILABLE: &str =
-    "https://docs.rs/brownout-axum/0.1/brownout_axum/rejection/index.html#feature-unavailable";
-
-/// The `type` of a problem for a level below a route's minimum.
-pub const LEVEL_TOO_LOW: &str =
-    "https://docs.rs/brownout-axum/0.1/brownout_axum/rejection/index.html#level-too-low";
-
-/// The media type of the rejection body (RFC 9457).
-pub const PROBLEM_JSON: &str = "application/problem+json";
-
-/// A request refused because a feature is off or the level is too low.
+/// A request brownout refused; answers as the `brownout-tower` error it
+/// wraps (see the [module docs](self)).
 ///
-/// Answers `503 Service Unavailable` with `Retry-After` (whole seconds,
-/// rounded up), `cache-control: no-store` and an
-/// `application/problem+json` body (see the [module docs](self)). Like
-/// axum's own rejections it offers [`status`](Self::status) and
+/// Like axum's own rejections it offers [`status`](Self::status) and
 /// [`body_text`](Self::body_text), and logs at TRACE (target
 /// `brownout_axum::rejection`, feature `tracing`) when turned into a response.
 ///
 /// ```
-/// use std::time::Duration;
 /// use axum::response::IntoResponse;
-/// use brownout::Level;
-/// use brownout_axum::rejection::Unavailable;
+/// use brownout::{DegradationManager, Level};
+/// use brownout_axum::Unavailable;
+/// use brownout_tower::gate::Admission;
 ///
-/// let rejection = Unavailable::level_too_low(Level::Minimal, Level::Limited, Duration::from_secs(5));
+/// let manager = DegradationManager::builder().build()?;
+/// manager.force_level(Level::Minimal, None);
+/// let shed = Admission::min_level(&manager, Level::Limited).admit().unwrap_err();
+/// let rejection = Unavailable::from(shed);
 /// assert_eq!(rejection.status(), http::StatusCode::SERVICE_UNAVAILABLE);
 /// let body: serde_json::Value = serde_json::from_str(&rejection.body_text())?;
 /// assert_eq!(body["level"], "MINIMAL");
@@ -83,140 +103,129 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// let response = rejection.into_response();
 /// assert_eq!(response.headers()["retry-after"], "5");
 /// assert_eq!(response.headers()["content-type"], "application/problem+json");
-/// # Ok::<(), serde_json::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unavailable {
-    feature: Option<Cow<'static, str>>,
-    level: Level,
-    required_level: Option<Level>,
-    retry_after: Duration,
+#[derive(Debug, Clone)]
+pub struct Unavailable(Refused);
+
+#[derive(Debug, Clone)]
+enum Refused {
+    Shed(Shed),
+    CircuitOpen(CircuitOpen),
+    TimedOut(CallTimedOut),
+}
+
+/// Applies the same expression to whichever error is wrapped.
+macro_rules! each {
+    ($refused:expr, $error:ident => $body:expr) => {
+        match $refused {
+            Refused::Shed($error) => $body,
+            Refused::CircuitOpen($error) => $body,
+            Refused::TimedOut($error) => $body,
+        }
+    };
 }
 
 impl Unavailable {
-    /// `feature` is off at `level`; `required_level` is its `min_level`
-    /// (`None` if the manager does not know the feature).
+    /// The gate's shed, for a request a gate refused.
     #[must_use]
-    pub fn feature_off(
-        feature: impl Into<Cow<'static, str>>,
-        level: Level,
-        required_level: Option<Level>,
-        retry_after: Duration,
-    ) -> Self {
-        Unavailable {
-            feature: Some(feature.into()),
-            level,
-            required_level,
-            retry_after,
+    pub fn shed(&self) -> Option<&Shed> {
+        match &self.0 {
+            Refused::Shed(shed) => Some(shed),
+            _ => None,
         }
     }
 
-    /// The effective `level` is below `required_level`.
+    /// The breaker's rejection, for a call a breaker refused.
     #[must_use]
-    pub fn level_too_low(level: Level, required_level: Level, retry_after: Duration) -> Self {
-        Unavailable {
-            feature: None,
-            level,
-            required_level: Some(required_level),
-            retry_after,
+    pub fn circuit_open(&self) -> Option<&CircuitOpen> {
+        match &self.0 {
+            Refused::CircuitOpen(open) => Some(open),
+            _ => None,
         }
     }
 
-    /// The feature that is off; `None` for a level gate.
+    /// The timeout, for a call cut off at its `call_timeout`.
     #[must_use]
-    pub fn feature(&self) -> Option<&str> {
-        self.feature.as_deref()
+    pub fn timed_out(&self) -> Option<&CallTimedOut> {
+        match &self.0 {
+            Refused::TimedOut(late) => Some(late),
+            _ => None,
+        }
     }
 
-    /// The effective level when the request was refused.
+    /// The retry hint, sent as `Retry-After` in whole seconds (rounded up,
+    /// at least one); `None` for a timeout.
     #[must_use]
-    pub fn level(&self) -> Level {
-        self.level
+    pub fn retry_after(&self) -> Option<Duration> {
+        match &self.0 {
+            Refused::Shed(shed) => Some(shed.retry_after()),
+            Refused::CircuitOpen(open) => Some(open.retry_after()),
+            Refused::TimedOut(_) => None,
+        }
     }
 
-    /// The lowest level at which the request would pass (`None` for an unknown feature).
-    #[must_use]
-    pub fn required_level(&self) -> Option<Level> {
-        self.required_level
-    }
-
-    /// The retry hint, sent as `Retry-After`.
-    #[must_use]
-    pub fn retry_after(&self) -> Duration {
-        self.retry_after
-    }
-
-    /// The status code of the response: always `503 Service Unavailable`.
+    /// The status code: `503 Service Unavailable`, or `504 Gateway Timeout`
+    /// for a timeout.
     #[must_use]
     pub fn status(&self) -> StatusCode {
-        StatusCode::SERVICE_UNAVAILABLE
+        each!(&self.0, error => error.status())
     }
 
-    /// The problem type URI: [`FEATURE_UNAVAILABLE`] or [`LEVEL_TOO_LOW`].
+    /// The problem type URI (see [`brownout_tower::problem`]).
     #[must_use]
     pub fn problem_type(&self) -> &'static str {
-        if self.feature.is_some() {
-            FEATURE_UNAVAILABLE
-        } else {
-            LEVEL_TOO_LOW
-        }
+        each!(&self.0, error => error.problem_type())
     }
 
     /// The `application/problem+json` body of the response.
     #[must_use]
     pub fn body_text(&self) -> String {
-        let mut body = serde_json::Map::new();
-        body.insert("type".into(), self.problem_type().into());
-        let title = if self.feature.is_some() {
-            "Feature unavailable"
-        } else {
-            "Service degraded"
-        };
-        body.insert("title".into(), title.into());
-        body.insert("status".into(), self.status().as_u16().into());
-        body.insert("detail".into(), self.to_string().into());
-        if let Some(feature) = self.feature() {
-            body.insert("feature".into(), feature.into());
-        }
-        body.insert("level".into(), self.level.as_str().into());
-        if let Some(required) = self.required_level {
-            body.insert("required_level".into(), required.as_str().into());
-        }
-        body.insert(
-            "retry_after".into(),
-            retry_after_secs(self.retry_after).into(),
-        );
-        serde_json::Value::Object(body).to_string()
+        each!(&self.0, error => error.body_text())
     }
 }
 
-/// Whole seconds, rounded up.
-pub(crate) fn retry_after_secs(hint: Duration) -> u64 {
-    hint.as_secs()
-        .saturating_add(u64::from(hint.subsec_nanos() > 0))
+impl From<Shed> for Unavailable {
+    fn from(shed: Shed) -> Self {
+        Unavailable(Refused::Shed(shed))
+    }
+}
+
+impl From<CircuitOpen> for Unavailable {
+    fn from(open: CircuitOpen) -> Self {
+        Unavailable(Refused::CircuitOpen(open))
+    }
+}
+
+impl From<CallTimedOut> for Unavailable {
+    fn from(late: CallTimedOut) -> Self {
+        Unavailable(Refused::TimedOut(late))
+    }
+}
+
+impl TryFrom<BoxError> for Unavailable {
+    type Error = BoxError;
+
+    /// The brownout error in a `brownout-tower` layer's error; any other
+    /// error is handed back.
+    fn try_from(error: BoxError) -> Result<Self, BoxError> {
+        let error = match error.downcast::<Shed>() {
+            Ok(shed) => return Ok(Unavailable::from(*shed)),
+            Err(other) => other,
+        };
+        let error = match error.downcast::<CircuitOpen>() {
+            Ok(open) => return Ok(Unavailable::from(*open)),
+            Err(other) => other,
+        };
+        error
+            .downcast::<CallTimedOut>()
+            .map(|late| Unavailable::from(*late))
+    }
 }
 
 impl fmt::Display for Unavailable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.feature(), self.required_level) {
-            (Some(name), Some(required)) => write!(
-                f,
-                "feature `{name}` is off at level {} (it needs {required})",
-                self.level
-            )?,
-            (Some(name), None) => write!(
-                f,
-                "feature `{name}` is not configured, so it is off (level {})",
-                self.level
-            )?,
-            (None, required) => write!(
-                f,
-                "level {} is below {}",
-                self.level,
-                required.unwrap_or(Level::Optimal)
-            )?,
-        }
-        write!(f, "; retry after {} s", retry_after_secs(self.retry_after))
+        each!(&self.0, error => fmt::Display::fmt(error, f))
     }
 }
 
@@ -224,64 +233,96 @@ impl std::error::Error for Unavailable {}
 
 impl IntoResponse for Unavailable {
     fn into_response(self) -> Response {
-        let body = self.body_text();
-        #[cfg(feature = "tracing")]
-        tracing::event!(
-            target: "brownout_axum::rejection",
-            tracing::Level::TRACE,
-            status = self.status().as_u16(),
-            body = %body,
-            rejection_type = std::any::type_name::<Self>(),
-            "rejecting request",
-        );
-        (
-            self.status(),
-            [
-                (CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)),
-                (
-                    RETRY_AFTER,
-                    HeaderValue::from(retry_after_secs(self.retry_after)),
-                ),
-                (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            ],
-            body,
-        )
-            .into_response()
+        let response = each!(&self.0, error => error.to_response::<Body>());
+        trace_rejection::<Self>(response.status(), &self);
+        response
     }
 }
 
-impl From<&brownout_tower::Shed> for Unavailable {
-    /// The same answer for a request shed by a tower
-    /// [`GateLayer`](brownout_tower::GateLayer), e.g. in axum's `HandleErrorLayer`.
-    fn from(shed: &brownout_tower::Shed) -> Self {
-        Unavailable {
-            feature: shed.feature().map(|name| Cow::Owned(name.to_owned())),
-            level: shed.level(),
-            required_level: Some(shed.required_level()),
-            retry_after: shed.retry_after(),
+/// The rejection of [`RequireFeature`](crate::RequireFeature).
+///
+/// A name the manager does not know is a mistake in the code, not an
+/// outage: it is refused (fail closed) with `500 Internal Server Error` and
+/// a plain-text body saying what to fix, as axum answers a missing
+/// extension, rather than a `503` that invites retries.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum FeatureRejection {
+    /// The feature is off: `503`, problem+json ([`Unavailable`]).
+    Unavailable(Unavailable),
+    /// No feature by that name is configured: `500`.
+    UnknownFeature(UnknownFeature),
+}
+
+impl FeatureRejection {
+    /// The status code: `503`, or `500` for an unknown feature.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            FeatureRejection::Unavailable(unavailable) => unavailable.status(),
+            FeatureRejection::UnknownFeature(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The body of the response.
+    #[must_use]
+    pub fn body_text(&self) -> String {
+        match self {
+            FeatureRejection::Unavailable(unavailable) => unavailable.body_text(),
+            FeatureRejection::UnknownFeature(_) => self.to_string(),
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_rounds_up() {
-        assert_eq!(retry_after_secs(Duration::ZERO), 0);
-        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
-        assert_eq!(retry_after_secs(Duration::from_millis(29_001)), 30);
-        assert_eq!(retry_after_secs(Duration::MAX), u64::MAX);
+impl From<Unavailable> for FeatureRejection {
+    fn from(unavailable: Unavailable) -> Self {
+        FeatureRejection::Unavailable(unavailable)
     }
+}
 
-    #[test]
-    fn unknown_feature_has_no_required_level() {
-        let r = Unavailable::feature_off("typo", Level::Optimal, None, Duration::from_secs(1));
-        let body: serde_json::Value = serde_json::from_str(&r.body_text()).unwrap();
-        assert_eq!(body["feature"], "typo");
-        assert!(body.get("required_level").is_none());
-        assert_eq!(body["type"], FEATURE_UNAVAILABLE);
-        assert!(r.to_string().contains("not configured"));
+impl From<UnknownFeature> for FeatureRejection {
+    fn from(unknown: UnknownFeature) -> Self {
+        FeatureRejection::UnknownFeature(unknown)
     }
+}
+
+impl fmt::Display for FeatureRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FeatureRejection::Unavailable(unavailable) => fmt::Display::fmt(unavailable, f),
+            FeatureRejection::UnknownFeature(unknown) => write!(
+                f,
+                "{unknown}: no feature by that name is configured; fix the name or add the feature to the configuration"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FeatureRejection {}
+
+impl IntoResponse for FeatureRejection {
+    fn into_response(self) -> Response {
+        match self {
+            FeatureRejection::Unavailable(unavailable) => unavailable.into_response(),
+            FeatureRejection::UnknownFeature(_) => {
+                let status = self.status();
+                trace_rejection::<Self>(status, &self);
+                (status, self.to_string()).into_response()
+            }
+        }
+    }
+}
+
+/// Logs a rejection at TRACE, as axum logs its own.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+fn trace_rejection<R>(status: StatusCode, rejection: &dyn fmt::Display) {
+    #[cfg(feature = "tracing")]
+    tracing::event!(
+        target: "brownout_axum::rejection",
+        tracing::Level::TRACE,
+        status = status.as_u16(),
+        detail = %rejection,
+        rejection_type = std::any::type_name::<R>(),
+        "rejecting request",
+    );
 }

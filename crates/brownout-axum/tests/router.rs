@@ -9,8 +9,8 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::get;
 use brownout::{DegradationManager, Level};
-use brownout_axum::rejection::{FEATURE_UNAVAILABLE, LEVEL_TOO_LOW};
-use brownout_axum::{CurrentLevel, FeatureName, RequireFeature, require_feature, require_level};
+use brownout_axum::rejection::{FEATURE_UNAVAILABLE, LEVEL_TOO_LOW, PROBLEM_JSON};
+use brownout_axum::{CurrentLevel, FeatureName, GateLayer, RequireFeature, Unavailable};
 use http::StatusCode;
 
 use support::{get as send, json, manager, recover, trip};
@@ -26,11 +26,11 @@ impl FeatureName for Typo {
 }
 
 #[tokio::test]
-async fn require_feature_sheds_with_problem_json_and_recovers() {
+async fn a_feature_gate_sheds_with_problem_json_and_recovers() {
     let (manager, clock) = manager();
     let app = Router::new()
         .route("/ai", get(|| async { "suggestions" }))
-        .route_layer(require_feature(&manager, "ai_suggestions").unwrap())
+        .route_layer(GateLayer::feature(&manager, "ai_suggestions").unwrap())
         .route("/open", get(|| async { "always" }));
 
     let (status, _, body) = send(&app, "/ai").await;
@@ -40,21 +40,21 @@ async fn require_feature_sheds_with_problem_json_and_recovers() {
     assert_eq!(manager.level(), Level::Minimal);
     let (status, headers, body) = send(&app, "/ai").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(headers["content-type"], "application/problem+json");
-    assert_eq!(headers["retry-after"], "5");
+    assert_eq!(headers["content-type"], PROBLEM_JSON);
+    // openai's breaker tries again in 30 s: that is the retry hint.
+    assert_eq!(headers["retry-after"], "30");
     let problem = json(&body);
     assert_eq!(problem["type"], FEATURE_UNAVAILABLE);
     assert_eq!(problem["status"], 503);
     assert_eq!(problem["feature"], "ai_suggestions");
+    assert_eq!(problem["dependency"], "openai");
     assert_eq!(problem["level"], "MINIMAL");
     assert_eq!(problem["required_level"], "OPTIMAL");
-    assert_eq!(problem["retry_after"], 5);
+    assert_eq!(problem["retry_after"], 30);
     assert!(problem["title"].is_string());
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("ai_suggestions")
+    assert_eq!(
+        problem["detail"],
+        "feature `ai_suggestions` is off because dependency `openai` is open; retry after 30 s"
     );
 
     // Routes outside the layer are untouched.
@@ -65,36 +65,47 @@ async fn require_feature_sheds_with_problem_json_and_recovers() {
 }
 
 #[tokio::test]
-async fn feature_off_because_a_required_dependency_is_open() {
+async fn feature_off_because_a_required_dependency_is_open_names_it() {
     // cached_search needs LIMITED and redis: redis alone open keeps the
-    // level at DEGRADED (score 85) but the feature goes off.
+    // level at DEGRADED (score 85) but the feature goes off. The answer
+    // says redis, not the level.
     let (manager, _clock) = manager();
     let app = Router::new()
         .route("/search", get(|| async { "hits" }))
-        .route_layer(require_feature(&manager, "cached_search").unwrap());
+        .route_layer(GateLayer::feature(&manager, "cached_search").unwrap());
     trip(&manager, "redis");
     assert_eq!(manager.level(), Level::Degraded);
-    let (status, _, body) = send(&app, "/search").await;
+    let (status, headers, body) = send(&app, "/search").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["retry-after"], "15");
     let problem = json(&body);
     assert_eq!(problem["level"], "DEGRADED");
     assert_eq!(problem["required_level"], "LIMITED");
+    assert_eq!(problem["dependency"], "redis");
+    assert_eq!(problem["held_off"]["kind"], "dependency");
+    assert_eq!(problem["held_off"]["state"], "open");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("dependency `redis` is open"), "{detail}");
+    assert!(!detail.contains("at level"), "{detail}");
 }
 
 #[test]
 fn unknown_feature_is_an_error_at_startup() {
     let (manager, _) = manager();
-    let err = require_feature(&manager, "ai_sugestions").unwrap_err();
+    let err = GateLayer::feature(&manager, "ai_sugestions").unwrap_err();
     assert!(err.to_string().contains("ai_sugestions"), "{err}");
+    assert!(RequireFeature::<Typo>::check(&manager).is_err());
+    assert!(RequireFeature::<Ai>::check(&manager).is_ok());
 }
 
 #[tokio::test]
-async fn require_level_and_custom_retry_after() {
+async fn a_level_gate_with_a_custom_retry_after() {
     let (manager, _) = manager();
     let app = Router::new()
         .route("/orders", get(|| async { "created" }))
         .route_layer(
-            require_level(&manager, Level::Limited).retry_after(Duration::from_millis(29_001)),
+            GateLayer::min_level(&manager, Level::Limited)
+                .retry_after(Duration::from_millis(29_001)),
         );
 
     for level in [Level::Optimal, Level::Degraded, Level::Limited] {
@@ -106,7 +117,7 @@ async fn require_level_and_custom_retry_after() {
         let (status, headers, body) = send(&app, "/orders").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{level}");
         assert_eq!(headers["retry-after"], "30");
-        assert_eq!(headers["content-type"], "application/problem+json");
+        assert_eq!(headers["content-type"], PROBLEM_JSON);
         let problem = json(&body);
         assert_eq!(problem["type"], LEVEL_TOO_LOW);
         assert_eq!(problem["level"], level.as_str());
@@ -135,7 +146,7 @@ async fn current_level_extractor_never_rejects() {
 }
 
 #[tokio::test]
-async fn require_feature_extractor_and_its_optional_form() {
+async fn the_require_feature_extractor_and_its_optional_form() {
     let (manager, _) = manager();
     let app = Router::new()
         .route(
@@ -178,20 +189,45 @@ async fn require_feature_extractor_and_its_optional_form() {
 }
 
 #[tokio::test]
-async fn unknown_feature_in_an_extractor_fails_closed() {
+async fn unknown_feature_in_an_extractor_fails_closed_with_a_500() {
     let (manager, _) = manager();
     let app = Router::new()
         .route(
             "/typo",
             get(|_: RequireFeature<Typo>| async { "unreachable" }),
         )
+        .route(
+            "/typo-optional",
+            get(|_: Option<RequireFeature<Typo>>| async { "unreachable" }),
+        )
         .with_state(manager);
-    let (status, _, body) = send(&app, "/typo").await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    let problem = json(&body);
-    assert_eq!(problem["feature"], "ai_sugestions");
-    assert_eq!(problem["level"], "OPTIMAL");
-    assert!(problem.get("required_level").is_none());
+    for path in ["/typo", "/typo-optional"] {
+        let (status, headers, body) = send(&app, path).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        assert!(!headers.contains_key("retry-after"), "{path}");
+        assert!(body.contains("unknown feature `ai_sugestions`"), "{body}");
+    }
+}
+
+/// The middleware and the extractor make the same check and give the same answer.
+#[tokio::test]
+async fn the_middleware_and_the_extractor_answer_alike() {
+    let (manager, _) = manager();
+    let app = Router::new()
+        .route("/layer", get(|| async { "ok" }))
+        .route_layer(GateLayer::feature(&manager, "ai_suggestions").unwrap())
+        .route("/extractor", get(|_: RequireFeature<Ai>| async { "ok" }))
+        .with_state(manager.clone());
+    for path in ["/layer", "/extractor"] {
+        assert_eq!(send(&app, path).await.0, StatusCode::OK);
+    }
+    trip(&manager, "openai");
+    let by_layer = send(&app, "/layer").await;
+    let by_extractor = send(&app, "/extractor").await;
+    assert_eq!(by_layer.0, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(by_layer.0, by_extractor.0);
+    assert_eq!(by_layer.1, by_extractor.1);
+    assert_eq!(json(&by_layer.2), json(&by_extractor.2));
 }
 
 #[derive(Clone)]
@@ -230,25 +266,30 @@ async fn extractors_and_routes_work_with_an_app_state() {
 }
 
 #[test]
-fn rejection_mirrors_a_tower_shed() {
-    use brownout_tower::GateLayer;
+fn a_tower_gate_error_answers_as_the_middleware_does() {
+    use brownout_tower::BoxError;
     use tower::{Service, ServiceExt};
 
     let (manager, _) = manager();
     manager.force_level(Level::Minimal, None);
     let mut svc = tower::ServiceBuilder::new()
-        .layer(GateLayer::feature(&manager, "checkout").unwrap())
-        .service_fn(|()| async { Ok::<_, brownout_tower::BoxError>(()) });
+        .layer(brownout_tower::GateLayer::feature(&manager, "checkout").unwrap())
+        .service_fn(|()| async { Ok::<_, BoxError>(()) });
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     let err = rt
         .block_on(async { svc.ready().await.unwrap().call(()).await })
         .unwrap_err();
-    let shed = err.downcast_ref::<brownout_tower::Shed>().unwrap();
-    let rejection = brownout_axum::Unavailable::from(shed);
-    assert_eq!(rejection.feature(), Some("checkout"));
-    assert_eq!(rejection.level(), Level::Minimal);
-    assert_eq!(rejection.required_level(), Some(Level::Limited));
+    let rejection = Unavailable::try_from(err).unwrap();
+    let shed = rejection.shed().unwrap();
+    assert_eq!(shed.feature(), Some("checkout"));
+    assert_eq!(shed.level(), Level::Minimal);
+    assert_eq!(shed.required_level(), Level::Limited);
     assert_eq!(rejection.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(json(&rejection.body_text())["feature"], "checkout");
+
+    // Anything else is handed back.
+    let other = Unavailable::try_from(BoxError::from("boom")).unwrap_err();
+    assert_eq!(other.to_string(), "boom");
 }

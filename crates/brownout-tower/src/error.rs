@@ -3,12 +3,17 @@
 //! Callers find them with `downcast_ref`:
 //!
 //! ```
-//! use brownout_tower::error::CircuitOpen;
+//! use brownout_tower::error::{CallTimedOut, CircuitOpen, Shed};
 //!
 //! fn explain(err: &brownout_tower::BoxError) -> String {
-//!     match err.downcast_ref::<CircuitOpen>() {
-//!         Some(open) => format!("{} is down, retry in {:?}", open.dependency(), open.retry_after()),
-//!         None => format!("upstream error: {err}"),
+//!     if let Some(open) = err.downcast_ref::<CircuitOpen>() {
+//!         format!("{} is down, retry in {:?}", open.dependency(), open.retry_after())
+//!     } else if let Some(late) = err.downcast_ref::<CallTimedOut>() {
+//!         format!("{} did not answer within {:?}", late.dependency(), late.timeout())
+//!     } else if let Some(shed) = err.downcast_ref::<Shed>() {
+//!         format!("shed: {}", shed.held_off())
+//!     } else {
+//!         format!("upstream error: {err}")
 //!     }
 //! }
 //! # let _ = explain;
@@ -17,7 +22,15 @@
 use std::fmt;
 use std::time::Duration;
 
-use brownout::{BreakerState, FeatureGate, Level, Rejected};
+use brownout::{BreakerState, DependencyName, FeatureGate, HeldOff, Level, Rejected};
+
+/// A retry hint as the whole seconds sent in `Retry-After`: rounded up, and
+/// never below one second (a `0` invites an immediate retry storm).
+pub(crate) fn retry_after_secs(hint: Duration) -> u64 {
+    hint.as_secs()
+        .saturating_add(u64::from(hint.subsec_nanos() > 0))
+        .max(1)
+}
 
 /// A [`BreakerLayer`](crate::BreakerLayer) refused a request without calling
 /// the inner service: the dependency's breaker is open, forced open, or
@@ -46,8 +59,11 @@ impl CircuitOpen {
         self.rejected.state()
     }
 
-    /// How long until a trial request may be let through (zero when a
-    /// half-open breaker is only waiting for its trials to answer).
+    /// How long until a trial request may be let through: the rest of the
+    /// open period, or for a half-open breaker with every trial slot taken,
+    /// the time by which its trials answer or count as failed. It can be
+    /// zero at the very deadline; the `Retry-After` of an HTTP answer is
+    /// never below one second.
     #[must_use]
     pub fn retry_after(&self) -> Duration {
         self.rejected.retry_after()
@@ -68,34 +84,116 @@ impl From<Rejected> for CircuitOpen {
 
 impl fmt::Display for CircuitOpen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.rejected, f)
+        write!(
+            f,
+            "dependency `{}` is {}: request rejected without calling it; retry after {} s",
+            self.dependency(),
+            self.state(),
+            retry_after_secs(self.retry_after())
+        )
     }
 }
 
 impl std::error::Error for CircuitOpen {}
 
-/// A [`GateLayer`](crate::GateLayer) shed a request without calling the inner
-/// service: its feature is off, or the level is below the minimum.
+/// A [`BreakerLayer`](crate::BreakerLayer) call outlived its dependency's
+/// `call_timeout`: the inner future was dropped (or, without a timer,
+/// answered too late) and the call counted as a failure.
+///
+#[cfg_attr(feature = "tokio", doc = "```")]
+#[cfg_attr(not(feature = "tokio"), doc = "```ignore")]
+/// use std::time::Duration;
+/// use brownout::{Breaker, BreakerConfig, BreakerState};
+/// use brownout_tower::{BreakerLayer, error::CallTimedOut};
+/// use tower::{Layer, ServiceExt, service_fn};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = BreakerConfig {
+///     call_timeout: Some(Duration::from_secs(2)),
+///     failure_threshold: 1,
+///     ..BreakerConfig::default()
+/// };
+/// let breaker = Breaker::new("payments", config)?;
+/// let hangs = service_fn(|()| std::future::pending::<Result<(), std::io::Error>>());
+/// let err = BreakerLayer::new(breaker.clone()).layer(hangs).oneshot(()).await.unwrap_err();
+/// let late = err.downcast_ref::<CallTimedOut>().expect("cut off at the call timeout");
+/// assert_eq!((late.dependency(), late.timeout()), ("payments", Duration::from_secs(2)));
+/// assert_eq!(breaker.state(), BreakerState::Open);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallTimedOut {
+    dependency: DependencyName,
+    timeout: Duration,
+}
+
+impl CallTimedOut {
+    #[cold]
+    pub(crate) fn new(dependency: &str, timeout: Duration) -> Self {
+        CallTimedOut {
+            dependency: DependencyName::new(dependency),
+            timeout,
+        }
+    }
+
+    /// The dependency whose call timed out.
+    #[must_use]
+    pub fn dependency(&self) -> &str {
+        &self.dependency
+    }
+
+    /// The `call_timeout` the call outlived.
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
+
+impl fmt::Display for CallTimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "call to `{}` timed out after {:?}",
+            self.dependency(),
+            self.timeout
+        )
+    }
+}
+
+impl std::error::Error for CallTimedOut {}
+
+/// A [`GateLayer`](crate::GateLayer) shed a request without calling the
+/// inner service: its feature is off, or the level is below the minimum.
+///
+/// It says why ([`held_off`](Self::held_off): the level, or the open
+/// dependency the feature requires) and when to ask again
+/// ([`retry_after`](Self::retry_after)).
 #[derive(Debug, Clone)]
 pub struct Shed {
     feature: Option<FeatureGate>,
     level: Level,
     required: Level,
+    held_off: HeldOff,
     retry_after: Duration,
 }
 
 impl Shed {
+    #[cold]
     pub(crate) fn new(
         feature: Option<FeatureGate>,
         level: Level,
         required: Level,
-        retry_after: Duration,
+        held_off: HeldOff,
+        hint: Duration,
     ) -> Self {
         Shed {
+            retry_after: held_off.retry_after().unwrap_or(hint),
             feature,
             level,
             required,
-            retry_after,
+            held_off,
         }
     }
 
@@ -118,7 +216,27 @@ impl Shed {
         self.required
     }
 
-    /// The retry hint the gate was configured with (the `Retry-After` of a `503`).
+    /// Why the request was shed: the level
+    /// ([`HeldOff::Level`]), or an open dependency the feature requires
+    /// ([`HeldOff::Dependency`]).
+    #[must_use]
+    pub fn held_off(&self) -> &HeldOff {
+        &self.held_off
+    }
+
+    /// The open dependency that holds the feature off, if that is the reason.
+    #[must_use]
+    pub fn dependency(&self) -> Option<&str> {
+        match &self.held_off {
+            HeldOff::Dependency { dependency, .. } => Some(dependency),
+            _ => None,
+        }
+    }
+
+    /// When asking again may succeed: the blocking breaker's time to its
+    /// next trial (for a level, the soonest trial of any open breaker), or
+    /// the gate's configured hint when there is no estimate. An HTTP answer
+    /// sends it rounded up to whole seconds, never below one.
     #[must_use]
     pub fn retry_after(&self) -> Duration {
         self.retry_after
@@ -127,41 +245,36 @@ impl Shed {
 
 impl fmt::Display for Shed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.feature() {
-            Some(name) => write!(f, "feature `{name}` is off at level {}", self.level)?,
-            None => write!(f, "level {} is below {}", self.level, self.required)?,
+        match (self.feature(), &self.held_off) {
+            (Some(name), HeldOff::Dependency { .. }) => {
+                write!(f, "feature `{name}` is off because {}", self.held_off)?;
+            }
+            (Some(name), _) => write!(
+                f,
+                "feature `{name}` is off at level {} (it needs {})",
+                self.level, self.required
+            )?,
+            (None, _) => write!(f, "level {} is below {}", self.level, self.required)?,
         }
-        write!(f, ": request shed, retry after {:?}", self.retry_after)
+        write!(f, "; retry after {} s", retry_after_secs(self.retry_after))
     }
 }
 
 impl std::error::Error for Shed {}
 
-/// [`BreakerLayer::from_manager`](crate::BreakerLayer::from_manager) was given
-/// a dependency the manager does not know.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownDependency {
-    name: String,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl UnknownDependency {
-    pub(crate) fn new(name: &str) -> Self {
-        UnknownDependency {
-            name: name.to_owned(),
-        }
-    }
-
-    /// The name that was asked for.
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.name
+    #[test]
+    fn retry_after_rounds_up_to_at_least_one_second() {
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_nanos(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(999)), 1);
+        assert_eq!(retry_after_secs(Duration::from_secs(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1_001)), 2);
+        assert_eq!(retry_after_secs(Duration::from_secs(30)), 30);
+        assert_eq!(retry_after_secs(Duration::from_millis(299_500)), 300);
+        assert_eq!(retry_after_secs(Duration::MAX), u64::MAX);
     }
 }
-
-impl fmt::Display for UnknownDependency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown dependency `{}`", self.name)
-    }
-}
-
-impl std::error::Error for UnknownDependency {}

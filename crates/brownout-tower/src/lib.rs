@@ -55,46 +55,62 @@
 //!
 //! | layer | decides with | when it refuses |
 //! |---|---|---|
-//! | [`BreakerLayer`] | one dependency's [`Breaker`](brownout::Breaker), outcomes from a [`Classify`] | [`CircuitOpen`] error, inner service not called |
-//! | [`GateLayer`] | a [`FeatureGate`](brownout::FeatureGate) or a minimum [`Level`](brownout::Level) | [`Shed`] error, or a `503` with `Retry-After` (feature `http`) |
+//! | [`BreakerLayer`] | one dependency's [`Breaker`](brownout::Breaker), outcomes from a [`Classify`] | [`CircuitOpen`] error, inner service not called; [`CallTimedOut`] past the dependency's `call_timeout` |
+//! | [`GateLayer`] | a feature's [`FeatureGate`](brownout::FeatureGate) or a minimum [`Level`](brownout::Level) | [`Shed`] error naming the reason, or a `503` problem+json answer (feature `http`) |
 //!
 //! Both services answer errors as a [`BoxError`] (the same type as
-//! `tower::BoxError`) holding [`CircuitOpen`], [`Shed`] or the inner error, so
-//! they compose with `tower::timeout`, `tower::limit`, `tower::buffer` and
-//! axum's `HandleErrorLayer`; find the typed error with `downcast_ref`.
+//! `tower::BoxError`) holding [`CircuitOpen`], [`CallTimedOut`], [`Shed`] or
+//! the inner error, so they compose with `tower::timeout`, `tower::limit`,
+//! `tower::buffer` and axum's `HandleErrorLayer`; find the typed error with
+//! `downcast_ref`. With the `http` feature each of them also answers over
+//! HTTP (`to_response()`, RFC 9457 problem+json: the `problem` module).
 //! A breaker built by a [`DegradationManager`](brownout::DegradationManager)
 //! ([`BreakerLayer::from_manager`]) moves the manager's health score, level
-//! and feature gates.
+//! and feature gates; every request a gate sheds is counted in the core's
+//! `brownout_requests_shed_total` (core feature `metrics`).
 //!
 //! # Readiness and permits
 //!
-//! `poll_ready` only delegates to the inner service; the breaker and the gate
-//! decide in `call`, as `tower::load_shed` does. So no breaker permit is held
-//! between `poll_ready` and `call` (a caller that polls ready and walks away
-//! leaks nothing), and an open breaker or a closed gate never keeps
-//! `poll_ready` pending: the request fails fast instead.
+//! `poll_ready` delegates to the inner service; the breaker and the gate
+//! decide in `call`. So no breaker permit is held between `poll_ready` and
+//! `call` (a caller that polls ready and walks away holds no half-open
+//! slot), and an open breaker or a closed gate never keeps `poll_ready`
+//! pending: the request fails fast instead. An `Err` from the inner
+//! `poll_ready` (a `tower::buffer` whose client lost its connection) counts
+//! as a failed call, so a dependency that fails only there still opens its
+//! breaker.
 //!
 //! The permit taken in `call` lives in the response future. When the future
-//! completes, its result is classified and recorded; if the future is dropped
-//! first (a cancelled request, an outer timeout), it records nothing and gives
-//! back its half-open trial slot. The futures are `pin-project-lite` enums
-//! (`Called | Rejected`): no boxing and no allocation per call on the
-//! admitted path. A refused request allocates only the `BoxError` it returns.
+//! completes, its result is classified and recorded; if the future is
+//! dropped first (a cancelled request, an outer timeout), the permit's drop
+//! records nothing and gives back its half-open trial slot. The futures are
+//! `pin-project-lite` enums (the inner call, or a ready refusal), with a
+//! call timeout's timer held inline: no boxing and no allocation per call
+//! on the admitted path. A refused request allocates only the `BoxError` it
+//! returns.
 //!
-//! # Ordering with other layers
+//! # Timeouts
 //!
-//! Put `tower::timeout` *inside* the breaker (below it in a `ServiceBuilder`)
-//! so a timed-out call counts as a failure; a timeout outside it would drop
-//! the response future, which records nothing. Put `tower::limit` or
-//! `tower::buffer` on either side: above the breaker, rejected requests still
-//! take a concurrency slot for the instant they need; below it, they take
-//! none.
+//! A dependency whose configuration sets `call_timeout` has it applied by
+//! its [`BreakerLayer`]: the call is dropped at the deadline (feature
+//! `tokio`, inside a tokio runtime with its timer enabled, as
+//! `#[tokio::main]` does), counted as a timeout failure, and answered
+//! [`CallTimedOut`]; without a timer, an answer after the deadline is
+//! counted and answered the same way. For a per-layer timeout instead, put
+//! `tower::timeout` *inside* the breaker (below it in a `ServiceBuilder`) so
+//! a timed-out call counts as a failure; a timeout outside it drops the
+//! response future, which records nothing.
+//!
+//! Put `tower::limit` or `tower::buffer` on either side: above the breaker,
+//! rejected requests still take a concurrency slot for the instant they
+//! need; below it, they take none.
 //!
 //! # Features
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `http` | no | `HttpClassifier` (`5xx` is a failure, any `4xx`/`5xx` overridable, e.g. `429`), `GateLayer::respond_503`, and `to_response()` on [`CircuitOpen`] and [`Shed`] |
+//! | `tokio` | yes | a tokio timer that cuts a [`BreakerLayer`] call off at its dependency's `call_timeout` (without it, a late answer still counts as a timeout) |
+//! | `http` | no | `HttpClassifier` (`5xx` is a failure, any `4xx`/`5xx` overridable, e.g. `429`), `GateLayer::respond_503`, and RFC 9457 problem+json answers (`to_response()`) for [`Shed`], [`CircuitOpen`] and [`CallTimedOut`] |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod breaker;
@@ -102,11 +118,12 @@ pub mod classify;
 pub mod error;
 pub mod gate;
 #[cfg(feature = "http")]
-mod http;
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod problem;
 
 pub use self::breaker::{BreakerLayer, BreakerService};
 pub use self::classify::{Classify, DefaultClassifier};
-pub use self::error::{CircuitOpen, Shed, UnknownDependency};
+pub use self::error::{CallTimedOut, CircuitOpen, Shed};
 pub use self::gate::{GateLayer, GateService};
 
 #[cfg(feature = "http")]

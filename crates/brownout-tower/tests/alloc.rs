@@ -1,5 +1,5 @@
-//! No allocation per request on the admitted paths of both layers (SPEC
-//! section 11); a refused request allocates only its boxed error.
+//! No allocation per request on the admitted paths of both layers; a
+//! refused request allocates only its boxed error.
 //!
 //! Counting is done by `allocation-counter`'s global allocator, per thread;
 //! the tests run one at a time behind a mutex.
@@ -80,6 +80,28 @@ fn a_closed_breaker_layer_allocates_nothing() {
     let mut svc = BreakerLayer::new(breaker).layer(scripted());
     let info = per_request(&mut svc, true);
     assert_eq!(info.count_total, 0, "{info:?}");
+}
+
+/// A dependency with a `call_timeout`: the timer lives inside the response
+/// future (no box), with or without a runtime to arm it.
+#[test]
+fn a_breaker_with_a_call_timeout_allocates_nothing() {
+    let _serial = serial();
+    let config = BreakerConfig {
+        failure_threshold: u32::MAX >> 3,
+        call_timeout: Some(Duration::from_secs(2)),
+        ..BreakerConfig::default()
+    };
+    let breaker = Breaker::with_clock("alloc", config, ManualClock::new()).unwrap();
+    let mut svc = BreakerLayer::new(breaker).layer(scripted());
+    assert_eq!(per_request(&mut svc, true).count_total, 0);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let _inside = runtime.enter();
+    assert_eq!(per_request(&mut svc, true).count_total, 0);
 }
 
 #[test]

@@ -171,18 +171,6 @@ async fn readiness_delegates_and_reserves_no_permit() {
 }
 
 #[tokio::test]
-async fn inner_readiness_errors_pass_through_boxed() {
-    let (breaker, _clock) = breaker(1, Duration::from_secs(10), 1);
-    let (mut svc, mut handle) =
-        mock::spawn_layer::<u32, u32, _>(BreakerLayer::new(breaker.clone()));
-    handle.send_error("not ready");
-    let err = tokio_test::assert_ready_err!(svc.poll_ready());
-    assert_eq!(err.to_string(), "not ready");
-    // Readiness errors are not call outcomes.
-    assert_eq!(breaker.state(), BreakerState::Closed);
-}
-
-#[tokio::test]
 async fn a_dropped_future_in_half_open_frees_its_slot() {
     let (breaker, clock) = breaker(1, Duration::from_secs(10), 1);
     let (mut svc, mut handle) =

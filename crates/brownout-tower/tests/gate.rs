@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use brownout::clock::ManualClock;
-use brownout::{DegradationManager, DependencyConfig, FeatureConfig, Level};
+use brownout::{BreakerState, DegradationManager, DependencyConfig, FeatureConfig, HeldOff, Level};
 use brownout_tower::gate::DEFAULT_RETRY_AFTER;
 use brownout_tower::{BoxError, GateLayer, Shed};
 use support::Counter;
@@ -44,7 +44,7 @@ fn trip_openai(manager: &DegradationManager) {
 }
 
 #[tokio::test]
-async fn a_feature_gate_sheds_while_the_feature_is_off() {
+async fn a_feature_held_off_by_an_open_dependency_names_it() {
     let clock = ManualClock::new();
     let manager = manager(&clock);
     let counter = Counter::default();
@@ -52,7 +52,7 @@ async fn a_feature_gate_sheds_while_the_feature_is_off() {
         .layer(
             GateLayer::feature(&manager, "ai_suggestions")
                 .unwrap()
-                .retry_after(Duration::from_secs(30)),
+                .retry_after(Duration::from_secs(7)),
         )
         .service(echo(&counter));
 
@@ -65,20 +65,61 @@ async fn a_feature_gate_sheds_while_the_feature_is_off() {
     assert_eq!(shed.feature(), Some("ai_suggestions"));
     assert_eq!(shed.level(), Level::Minimal);
     assert_eq!(shed.required_level(), Level::Optimal);
+    assert_eq!(shed.dependency(), Some("openai"));
+    assert!(matches!(
+        shed.held_off(),
+        HeldOff::Dependency { dependency, state: BreakerState::Open, retry_after: Some(left) }
+            if dependency == "openai" && *left == Duration::from_secs(30)
+    ));
+    // The breaker's time to its next trial, not the configured hint.
     assert_eq!(shed.retry_after(), Duration::from_secs(30));
     assert_eq!(
         shed.to_string(),
-        "feature `ai_suggestions` is off at level MINIMAL: request shed, retry after 30s"
+        "feature `ai_suggestions` is off because dependency `openai` is open; retry after 30 s"
     );
     assert_eq!(counter.get(), 1);
 
+    // The hint follows the breaker, rounded up in the message.
+    clock.advance(Duration::from_millis(12_500));
+    let err = svc.ready().await.unwrap().call(2).await.unwrap_err();
+    let shed = err.downcast_ref::<Shed>().unwrap();
+    assert_eq!(shed.retry_after(), Duration::from_millis(17_500));
+    assert!(shed.to_string().ends_with("retry after 18 s"), "{shed}");
+
     // The dependency recovers: the feature is back on.
-    clock.advance(Duration::from_secs(30));
+    clock.advance(Duration::from_millis(17_500));
     let openai = manager.breaker("openai").unwrap();
     openai.call_sync(|| Ok::<_, ()>(())).unwrap();
     assert_eq!(manager.level(), Level::Optimal);
     assert_eq!(svc.ready().await.unwrap().call(3).await.unwrap(), 3);
     assert_eq!(counter.get(), 2);
+}
+
+#[tokio::test]
+async fn a_feature_held_off_by_the_level_names_the_level() {
+    let clock = ManualClock::new();
+    let manager = manager(&clock);
+    let svc = GateLayer::feature(&manager, "ai_suggestions")
+        .unwrap()
+        .layer(echo(&Counter::default()));
+    manager.force_level(Level::Degraded, None);
+    let err = svc.oneshot(1).await.unwrap_err();
+    let shed = err.downcast_ref::<Shed>().unwrap();
+    assert_eq!(shed.dependency(), None);
+    assert_eq!(
+        shed.held_off(),
+        &HeldOff::Level {
+            level: Level::Degraded,
+            required: Level::Optimal,
+            retry_after: None,
+        }
+    );
+    // No open breaker gives an estimate: the configured hint.
+    assert_eq!(shed.retry_after(), DEFAULT_RETRY_AFTER);
+    assert_eq!(
+        shed.to_string(),
+        "feature `ai_suggestions` is off at level DEGRADED (it needs OPTIMAL); retry after 5 s"
+    );
 }
 
 #[tokio::test]
@@ -100,7 +141,7 @@ async fn a_level_gate_sheds_below_its_minimum() {
     assert_eq!(shed.retry_after(), DEFAULT_RETRY_AFTER);
     assert_eq!(
         shed.to_string(),
-        "level MINIMAL is below LIMITED: request shed, retry after 5s"
+        "level MINIMAL is below LIMITED; retry after 5 s"
     );
     assert_eq!(counter.get(), 2);
 
@@ -109,6 +150,27 @@ async fn a_level_gate_sheds_below_its_minimum() {
     assert!(svc.ready().await.unwrap().call(4).await.is_err());
     clock.advance(Duration::from_secs(10));
     assert_eq!(svc.ready().await.unwrap().call(5).await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn a_level_gate_retries_at_the_soonest_trial_never_at_zero() {
+    let clock = ManualClock::new();
+    let manager = manager(&clock);
+    let svc = GateLayer::min_level(&manager, Level::Limited).layer(echo(&Counter::default()));
+    trip_openai(&manager);
+    assert_eq!(manager.level(), Level::Minimal);
+
+    let err = svc.clone().oneshot(1).await.unwrap_err();
+    let shed = err.downcast_ref::<Shed>().unwrap();
+    assert_eq!(shed.retry_after(), Duration::from_secs(30));
+    assert!(matches!(shed.held_off(), HeldOff::Level { .. }));
+
+    // The trial is due: no time left, but never "retry after 0".
+    clock.advance(Duration::from_secs(30));
+    let err = svc.oneshot(1).await.unwrap_err();
+    let shed = err.downcast_ref::<Shed>().unwrap();
+    assert_eq!(shed.retry_after(), Duration::ZERO);
+    assert!(shed.to_string().ends_with("retry after 1 s"), "{shed}");
 }
 
 #[test]

@@ -22,7 +22,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::{JoinHandle, JoinSet};
 use tower::{Service, ServiceBuilder, ServiceExt};
 
-/// The reference deployment's dependencies (SPEC section 2).
+/// The reference deployment's dependencies.
 const CONFIG: &str = r#"
 [dependencies.openai]
 weight = 50

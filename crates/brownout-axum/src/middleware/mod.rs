@@ -1,41 +1,44 @@
-//! Route middleware: [`require_feature`] and [`require_level`].
+//! Route middleware: [`GateLayer`], the `brownout-tower` gate answering
+//! with [`Unavailable`].
 //!
-//! Both return a [`RequireLayer`], a plain `tower::Layer` for
+//! `GateLayer::feature(&manager, name)?` and `GateLayer::min_level(&manager,
+//! level)` build a plain `tower::Layer` for
 //! [`Router::route_layer`](axum::Router::route_layer) (or `layer`, or a
-//! `MethodRouter`). The service it builds reads the level, then the feature
-//! gate (one atomic load), per request: while the route is allowed it calls
-//! the inner service, otherwise it answers at once with an
-//! [`Unavailable`] (`503`, `Retry-After`, problem+json) without calling it.
-//! Its error type is the inner service's, so it fits where axum wants
-//! infallible services; `poll_ready` only delegates.
+//! `MethodRouter`). Its service is [`brownout_tower::GateService`] with the
+//! [`ShedAsRejection`] mode: it makes the gate's
+//! [`Admission`](brownout_tower::gate::Admission) check per request (the
+//! level, then the feature gate: a few atomic loads); while the route is
+//! allowed it calls the inner service, otherwise it counts the request as
+//! shed and answers at once with an [`Unavailable`] (`503`, `Retry-After`,
+//! problem+json naming the real reason) without calling it. Its error type
+//! is the inner service's, so it fits where axum wants infallible services;
+//! `poll_ready` only delegates.
 //!
 //! The layer takes the manager itself rather than reading router state: a
 //! `tower::Layer` cannot see the state (axum's `from_fn_with_state` takes it
 //! for the same reason). In exchange a feature name is checked once, when
-//! the router is built: [`require_feature`] returns
+//! the router is built: [`GateLayer::feature`] returns
 //! `Err(`[`UnknownFeature`]`)` for a name the manager does not know, so a
 //! typo fails at startup instead of shedding a route forever.
 
-mod future;
-mod layer;
-
-use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
 use brownout::{DegradationManager, Level, UnknownFeature};
-use brownout_tower::gate::{Admission, DEFAULT_RETRY_AFTER};
-use tower_service::Service;
+use brownout_tower::Shed;
+use brownout_tower::gate::ShedMode;
+use tower_layer::Layer;
 
-pub use self::future::ResponseFuture;
-pub use self::layer::RequireLayer;
 use crate::rejection::Unavailable;
 
-/// Passes requests while `feature` is on; sheds them with [`Unavailable`] otherwise.
+/// Sheds a route's requests while a feature is off or the level is below a
+/// minimum, answering [`Unavailable`]: the same layer as
+/// [`brownout_tower::GateLayer`], with an HTTP answer.
 ///
 /// ```
-/// use axum::{Router, routing::get};
-/// use brownout::DegradationManager;
-/// use brownout_axum::require_feature;
+/// use axum::{Router, routing::{get, post}};
+/// use brownout::{DegradationManager, Level};
+/// use brownout_axum::GateLayer;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let manager = DegradationManager::from_toml_str(r#"
@@ -47,99 +50,78 @@ use crate::rejection::Unavailable;
 /// "#)?;
 /// let app: Router = Router::new()
 ///     .route("/suggestions", get(|| async { "try the blue one" }))
-///     .route_layer(require_feature(&manager, "ai_suggestions")?);
+///     .route_layer(GateLayer::feature(&manager, "ai_suggestions")?)
+///     .route("/orders", post(|| async { "created" }).route_layer(GateLayer::min_level(&manager, Level::Limited)));
 ///
 /// // A typo is caught when the router is built.
-/// assert!(require_feature(&manager, "ai_sugestions").is_err());
+/// assert!(GateLayer::feature(&manager, "ai_sugestions").is_err());
 /// # let _ = app;
 /// # Ok(())
 /// # }
 /// ```
-///
-/// # Errors
-/// [`UnknownFeature`] if the manager has no feature by that name.
-pub fn require_feature(
-    manager: &DegradationManager,
-    feature: &str,
-) -> Result<RequireLayer, UnknownFeature> {
-    let gate = manager.gate(feature)?;
-    Ok(RequireLayer::new(Admission::feature(
-        manager.clone(),
-        gate,
-        DEFAULT_RETRY_AFTER,
-    )))
-}
-
-/// Passes requests while the effective level is at least `level`; sheds
-/// them with [`Unavailable`] otherwise.
-///
-/// ```
-/// use axum::{Router, routing::post};
-/// use brownout::{DegradationManager, Level};
-/// use brownout_axum::require_level;
-///
-/// let manager = DegradationManager::builder().build()?;
-/// let app: Router = Router::new()
-///     .route("/orders", post(|| async { "created" }))
-///     .route_layer(require_level(&manager, Level::Limited));
-/// # let _ = app;
-/// # Ok::<(), brownout::ConfigError>(())
-/// ```
-#[must_use]
-pub fn require_level(manager: &DegradationManager, level: Level) -> RequireLayer {
-    RequireLayer::new(Admission::min_level(
-        manager.clone(),
-        level,
-        DEFAULT_RETRY_AFTER,
-    ))
-}
-
-/// Calls the inner service only while its feature is on or its level is
-/// met. Built by [`RequireLayer`].
 #[derive(Debug, Clone)]
-pub struct RequireService<S> {
-    inner: S,
-    check: Admission,
+pub struct GateLayer(brownout_tower::GateLayer<ShedAsRejection>);
+
+impl GateLayer {
+    /// Passes requests while `feature` is on (its `min_level` is met and
+    /// none of the dependencies it requires is open).
+    ///
+    /// # Errors
+    /// [`UnknownFeature`] if the manager has no such feature, so a typo fails at startup.
+    pub fn feature(manager: &DegradationManager, feature: &str) -> Result<Self, UnknownFeature> {
+        brownout_tower::GateLayer::feature(manager, feature)
+            .map(|gate| GateLayer(gate.respond_with()))
+    }
+
+    /// Passes requests while the effective level is at least `level`.
+    #[must_use]
+    pub fn min_level(manager: &DegradationManager, level: Level) -> Self {
+        GateLayer(brownout_tower::GateLayer::min_level(manager, level).respond_with())
+    }
+
+    /// The `Retry-After` hint of a refused request when no open breaker
+    /// gives an estimate (default
+    /// [`DEFAULT_RETRY_AFTER`](brownout_tower::gate::DEFAULT_RETRY_AFTER),
+    /// 5 s; sent in whole seconds, rounded up).
+    #[must_use]
+    pub fn retry_after(self, hint: Duration) -> Self {
+        GateLayer(self.0.retry_after(hint))
+    }
 }
 
-impl<S> RequireService<S> {
-    /// A reference to the inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
+impl<S> Layer<S> for GateLayer {
+    type Service = GateService<S>;
 
-    /// A mutable reference to the inner service.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The inner service, unwrapped.
-    pub fn into_inner(self) -> S {
-        self.inner
+    fn layer(&self, inner: S) -> Self::Service {
+        self.0.layer(inner)
     }
 }
 
-impl<S, Request> Service<Request> for RequireService<S>
-where
-    S: Service<Request>,
-    S::Response: IntoResponse,
-{
+/// The service [`GateLayer`] builds: `brownout-tower`'s gate service in
+/// the [`ShedAsRejection`] mode.
+pub type GateService<S> = brownout_tower::GateService<S, ShedAsRejection>;
+
+/// The [`ShedMode`] of the axum middleware: the inner service's answers
+/// become [`Response`]s, a shed request is answered with [`Unavailable`],
+/// and the inner service's error type is kept.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ShedAsRejection;
+
+impl<T: IntoResponse, E> ShedMode<T, E> for ShedAsRejection {
     type Response = Response;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Error = E;
 
     #[inline]
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    fn response(response: T) -> Response {
+        response.into_response()
     }
 
     #[inline]
-    fn call(&mut self, request: Request) -> Self::Future {
-        // The same decision as brownout-tower's `GateLayer`, answered as
-        // problem+json.
-        match self.check.admit() {
-            Ok(()) => ResponseFuture::called(self.inner.call(request)),
-            Err(shed) => ResponseFuture::rejected(Unavailable::from(&shed).into_response()),
-        }
+    fn error(error: E) -> E {
+        error
+    }
+
+    fn shed(shed: Shed) -> Result<Response, E> {
+        Ok(Unavailable::from(shed).into_response())
     }
 }

@@ -3,21 +3,25 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-use brownout::OwnedPermit;
+use brownout::{Outcome, OwnedPermit};
 use pin_project_lite::pin_project;
 
+use super::timer::{self, Sleep};
 use crate::BoxError;
 use crate::classify::Classify;
-use crate::error::CircuitOpen;
+use crate::error::{CallTimedOut, CircuitOpen};
 
 pin_project! {
     /// The response future of [`BreakerService`](super::BreakerService).
     ///
     /// Holds the breaker permit while the inner call runs and records the
     /// classified result when it completes. Dropped before that, it records
-    /// nothing and gives back a half-open trial slot.
+    /// nothing and the permit's drop gives back its half-open trial slot.
+    /// With a `call_timeout`, it also holds the timer that drops the inner
+    /// call at the deadline and records a timeout.
     pub struct ResponseFuture<F, C> {
         #[pin]
         state: State<F, C>,
@@ -33,21 +37,36 @@ pin_project! {
             // Unpinned guard: taken on completion; dropping it records nothing.
             permit: Option<OwnedPermit>,
             classifier: C,
+            // The dependency's call timeout, if it has one.
+            limit: Option<Duration>,
+            // Fires at the call timeout (with the `tokio` feature, in a runtime).
+            #[pin]
+            timer: Option<Sleep>,
         },
         Rejected {
             error: CircuitOpen,
+        },
+        TimedOut {
+            error: CallTimedOut,
         },
     }
 }
 
 impl<F, C> ResponseFuture<F, C> {
     #[inline]
-    pub(super) fn called(future: F, permit: OwnedPermit, classifier: C) -> Self {
+    pub(super) fn called(
+        future: F,
+        permit: OwnedPermit,
+        classifier: C,
+        limit: Option<Duration>,
+    ) -> Self {
         ResponseFuture {
             state: State::Called {
                 future,
                 permit: Some(permit),
                 classifier,
+                limit,
+                timer: limit.and_then(timer::start),
             },
         }
     }
@@ -60,6 +79,36 @@ impl<F, C> ResponseFuture<F, C> {
     }
 }
 
+/// Records a finished call: a timeout if it answered after its deadline,
+/// otherwise as the classifier says.
+#[inline]
+fn finish<T, E, C>(
+    permit: Option<OwnedPermit>,
+    classifier: &C,
+    limit: Option<Duration>,
+    result: Result<T, E>,
+) -> Result<T, BoxError>
+where
+    E: Into<BoxError>,
+    C: Classify<T, E>,
+{
+    if let Some(permit) = permit {
+        match limit {
+            Some(limit) if permit.overran() => return Err(Box::new(timed_out(permit, limit))),
+            _ => permit.record(classifier.classify(&result)),
+        }
+    }
+    result.map_err(Into::into)
+}
+
+/// Records a timeout and names it.
+#[cold]
+fn timed_out(permit: OwnedPermit, limit: Duration) -> CallTimedOut {
+    let error = CallTimedOut::new(permit.dependency(), limit);
+    permit.record(Outcome::Timeout);
+    error
+}
+
 impl<F, C, T, E> Future for ResponseFuture<F, C>
 where
     F: Future<Output = Result<T, E>>,
@@ -70,20 +119,38 @@ where
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
+        let mut state = self.project().state;
+        let (permit, limit) = match state.as_mut().project() {
             StateProj::Called {
                 future,
                 permit,
                 classifier,
+                limit,
+                timer,
             } => {
-                let result = ready!(future.poll(cx));
-                if let Some(permit) = permit.take() {
-                    permit.record(classifier.classify(&result));
+                if let Poll::Ready(result) = future.poll(cx) {
+                    return Poll::Ready(finish(permit.take(), classifier, *limit, result));
                 }
-                Poll::Ready(result.map_err(Into::into))
+                let fired = timer
+                    .as_pin_mut()
+                    .is_some_and(|timer| timer.poll(cx).is_ready());
+                match *limit {
+                    Some(limit) if fired => (permit.take(), limit),
+                    _ => return Poll::Pending,
+                }
             }
-            StateProj::Rejected { error } => Poll::Ready(Err(Box::new(error.clone()))),
-        }
+            StateProj::Rejected { error } => return Poll::Ready(Err(Box::new(error.clone()))),
+            StateProj::TimedOut { error } => return Poll::Ready(Err(Box::new(error.clone()))),
+        };
+        // No permit left: the call already completed (polled after completion).
+        let Some(permit) = permit else {
+            return Poll::Pending;
+        };
+        // The deadline passed: drop the inner call first, then count it.
+        state.set(State::TimedOut {
+            error: CallTimedOut::new(permit.dependency(), limit),
+        });
+        Poll::Ready(Err(Box::new(timed_out(permit, limit))))
     }
 }
 
@@ -92,6 +159,7 @@ impl<F, C> fmt::Debug for ResponseFuture<F, C> {
         let state = match &self.state {
             State::Called { .. } => "Called",
             State::Rejected { .. } => "Rejected",
+            State::TimedOut { .. } => "TimedOut",
         };
         f.debug_struct("ResponseFuture")
             .field("state", &state)

@@ -1,13 +1,14 @@
-use brownout::{Breaker, DegradationManager};
+use brownout::{Breaker, DegradationManager, UnknownDependency};
 use tower_layer::Layer;
 
 use super::BreakerService;
 use crate::classify::DefaultClassifier;
-use crate::error::UnknownDependency;
 
 /// Puts one dependency's circuit breaker in front of a service.
 ///
-/// Every service the layer builds shares the same [`Breaker`].
+/// Every service the layer builds shares the same [`Breaker`], and applies
+/// its `call_timeout` if its configuration sets one (see
+/// [the module docs](super#call-timeout)).
 #[derive(Debug, Clone)]
 pub struct BreakerLayer<C = DefaultClassifier> {
     breaker: Breaker,
@@ -27,15 +28,13 @@ impl BreakerLayer {
     /// layer's outcomes move the manager's health score and level.
     ///
     /// # Errors
-    /// [`UnknownDependency`] if the manager has no such dependency.
+    /// [`UnknownDependency`] if the manager has no such dependency, so a
+    /// typo fails at startup.
     pub fn from_manager(
         manager: &DegradationManager,
         dependency: &str,
     ) -> Result<Self, UnknownDependency> {
-        manager
-            .breaker(dependency)
-            .map(BreakerLayer::new)
-            .map_err(|_| UnknownDependency::new(dependency))
+        manager.breaker(dependency).map(BreakerLayer::new)
     }
 }
 

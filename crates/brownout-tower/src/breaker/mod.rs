@@ -3,23 +3,50 @@
 //! [`BreakerService`] asks the dependency's [`Breaker`] for a permit in
 //! [`call`](Service::call). Granted, it calls the inner service and records
 //! the classified result when the response future completes. Refused, it
-//! returns a ready [`CircuitOpen`] error without
-//! calling the inner service.
+//! returns a ready [`CircuitOpen`] error without calling the inner service.
 //!
 //! # Readiness
 //!
-//! `poll_ready` only delegates to the inner service. The breaker decides in
-//! `call`, as `tower::load_shed` does, so no permit is reserved between
-//! `poll_ready` and `call`: a caller that polls ready and never calls leaks
-//! nothing, and an open breaker never leaves `poll_ready` pending. If the
-//! breaker refuses after the inner service reported ready, whatever the inner
-//! service reserved in `poll_ready` (a `ConcurrencyLimit` permit, a `Buffer`
-//! slot) stays with this service for its next `call`, as with `load_shed`.
+//! `poll_ready` delegates to the inner service and asks the breaker nothing
+//! while the inner service is ready or pending, so no permit is held between
+//! `poll_ready` and `call`: a caller that polls ready and never calls holds
+//! no half-open slot, and an open breaker never leaves `poll_ready` pending.
+//! If the breaker refuses in `call` after the inner service reported ready,
+//! whatever the inner service reserved in `poll_ready` (a `ConcurrencyLimit`
+//! permit, a `Buffer` slot) stays reserved for this service's next `call`,
+//! or until the service is dropped.
+//!
+//! A client that reports its failures from `poll_ready` (a `tower::buffer`
+//! whose worker lost its connection) still trips the breaker: an `Err` from
+//! the inner `poll_ready` takes a permit and records the classified error at
+//! once, like a failed call. While the breaker refuses, that `poll_ready`
+//! answers [`CircuitOpen`] instead, so callers see the same typed rejection
+//! whichever way the request failed fast.
+//!
+//! # Permits
+//!
+//! The permit taken in `call` lives in the response future. Completed, the
+//! future records the classified result; dropped first (a cancelled request,
+//! an outer timeout), the permit's drop records nothing and gives back its
+//! half-open trial slot, so a cancelled trial never strands the breaker.
+//!
+//! # Call timeout
+//!
+//! A dependency whose [`BreakerConfig`](brownout::BreakerConfig) sets a
+//! `call_timeout` has it applied by the layer: with the `tokio` feature
+//! (default), inside a tokio runtime (its timer enabled, as `#[tokio::main]`
+//! does; a runtime without one panics, as `tower::timeout` does), the
+//! response future drops the inner call at the deadline, records
+//! [`Outcome::Timeout`](brownout::Outcome::Timeout) and fails with
+//! [`CallTimedOut`](crate::error::CallTimedOut). Without a timer, a call
+//! that answers after the deadline is counted and answered the same way.
+//! Without a `call_timeout` the future carries no timer and reads no clock.
 
 pub mod future;
 mod layer;
+mod timer;
 
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use brownout::Breaker;
 use tower_service::Service;
@@ -87,10 +114,33 @@ impl<S, C> BreakerService<S, C> {
 impl<S: Clone, C: Clone> Clone for BreakerService<S, C> {
     /// Clones share the breaker: a failure seen through one clone counts for all.
     fn clone(&self) -> Self {
-        BreakerService {
-            inner: self.inner.clone(),
-            breaker: self.breaker.clone(),
-            classifier: self.classifier.clone(),
+        BreakerService::with_classifier(
+            self.inner.clone(),
+            self.breaker.clone(),
+            self.classifier.clone(),
+        )
+    }
+}
+
+impl<S, C> BreakerService<S, C> {
+    /// The inner service failed to get ready: count it as a failed call,
+    /// or, while the breaker refuses calls, answer its rejection.
+    #[cold]
+    fn not_ready<T, E>(&self, error: E) -> BoxError
+    where
+        E: Into<BoxError>,
+        C: Classify<T, E>,
+    {
+        match self.breaker.try_acquire() {
+            Ok(permit) => {
+                let failed = Err(error);
+                permit.record(self.classifier.classify(&failed));
+                match failed {
+                    Err(error) => error.into(),
+                    Ok(_) => unreachable!("built as an error"),
+                }
+            }
+            Err(rejected) => Box::new(CircuitOpen::new(rejected)),
         }
     }
 }
@@ -107,15 +157,21 @@ where
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
+        match ready!(self.inner.poll_ready(cx)) {
+            Ok(()) => Poll::Ready(Ok(())),
+            Err(error) => Poll::Ready(Err(self.not_ready(error))),
+        }
     }
 
     #[inline]
     fn call(&mut self, request: Request) -> Self::Future {
         match self.breaker.try_acquire_owned() {
-            Ok(permit) => {
-                ResponseFuture::called(self.inner.call(request), permit, self.classifier.clone())
-            }
+            Ok(permit) => ResponseFuture::called(
+                self.inner.call(request),
+                permit,
+                self.classifier.clone(),
+                self.breaker.config().call_timeout,
+            ),
             Err(rejected) => ResponseFuture::rejected(CircuitOpen::new(rejected)),
         }
     }

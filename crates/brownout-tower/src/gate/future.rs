@@ -4,17 +4,17 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use pin_project_lite::pin_project;
 
-use super::ShedAsError;
-use crate::BoxError;
+use super::ShedMode;
 use crate::error::Shed;
 
 pin_project! {
     /// The response future of [`GateService`](super::GateService): the inner
-    /// call, or a shed answer that is ready at once.
+    /// call, or a shed answer that is ready at once, answered as the mode
+    /// `M` says.
     pub struct ResponseFuture<F, M> {
         #[pin]
         state: State<F>,
@@ -30,7 +30,7 @@ pin_project! {
             future: F,
         },
         Shed {
-            shed: Shed,
+            shed: Option<Shed>,
         },
     }
 }
@@ -47,41 +47,28 @@ impl<F, M> ResponseFuture<F, M> {
     #[inline]
     pub(super) fn shed(shed: Shed) -> Self {
         ResponseFuture {
-            state: State::Shed { shed },
+            state: State::Shed { shed: Some(shed) },
             mode: PhantomData,
         }
     }
 }
 
-impl<F, T, E> Future for ResponseFuture<F, ShedAsError>
+impl<F, M, T, E> Future for ResponseFuture<F, M>
 where
     F: Future<Output = Result<T, E>>,
-    E: Into<BoxError>,
+    M: ShedMode<T, E>,
 {
-    type Output = Result<T, BoxError>;
+    type Output = Result<M::Response, M::Error>;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Called { future } => future.poll(cx).map_err(Into::into),
-            StateProj::Shed { shed } => Poll::Ready(Err(Box::new(shed.clone()))),
-        }
-    }
-}
-
-#[cfg(feature = "http")]
-impl<F, B, E> Future for ResponseFuture<F, super::ShedAs503>
-where
-    F: Future<Output = Result<http::Response<B>, E>>,
-    B: Default,
-{
-    type Output = Result<http::Response<B>, E>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Called { future } => future.poll(cx),
-            StateProj::Shed { shed } => Poll::Ready(Ok(crate::http::service_unavailable(shed))),
+            StateProj::Called { future } => {
+                Poll::Ready(ready!(future.poll(cx)).map(M::response).map_err(M::error))
+            }
+            StateProj::Shed { shed } => Poll::Ready(M::shed(
+                shed.take().expect("ResponseFuture polled after completion"),
+            )),
         }
     }
 }

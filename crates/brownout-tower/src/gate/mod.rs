@@ -1,15 +1,22 @@
 //! Feature and level gates in front of a service.
 //!
-//! [`GateService`] reads its gate in [`call`](Service::call): while the
-//! feature is on (or the level is high enough) it calls the inner service,
-//! otherwise it answers at once without calling it, with a
-//! [`Shed`](crate::error::Shed) error or, for HTTP services after
+//! [`GateService`] makes its [`Admission`] check in
+//! [`call`](Service::call): while the feature is on (or the level is high
+//! enough) it calls the inner service; otherwise it counts the request as
+//! shed and answers at once without calling it, as its [`ShedMode`] says:
+//! with a [`Shed`](crate::error::Shed) error, or, for HTTP services after
 #![cfg_attr(feature = "http", doc = "[`GateLayer::respond_503`],")]
 #![cfg_attr(
     not(feature = "http"),
     doc = "`GateLayer::respond_503` (feature `http`),"
 )]
-//! a `503` with `Retry-After`.
+//! a `503` problem+json answer with `Retry-After`.
+//!
+//! A shed request names the real reason ([`Shed::held_off`](crate::Shed::held_off)):
+//! an open dependency the feature requires, or the level. Its retry hint is
+//! the blocking breaker's time to its next trial (for a level, the soonest
+//! trial of any open breaker), or the layer's
+//! [`retry_after`](GateLayer::retry_after) when no breaker gives an estimate.
 //!
 //! As with [`BreakerService`](crate::BreakerService), `poll_ready` only
 //! delegates to the inner service: a closed gate never leaves it pending.
@@ -30,31 +37,39 @@ use self::future::ResponseFuture;
 pub use self::layer::GateLayer;
 #[cfg(feature = "http")]
 pub use self::mode::ShedAs503;
-pub use self::mode::ShedAsError;
-use crate::BoxError;
+pub use self::mode::{ShedAsError, ShedMode};
 
-/// The retry hint of a shed request unless [`GateLayer::retry_after`] sets another.
+/// The retry hint of a shed request when no open breaker gives an estimate,
+/// unless [`GateLayer::retry_after`] sets another.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Calls the inner service only while its gate is open. Built by [`GateLayer`].
 ///
-/// `M` is how shed requests are answered: [`ShedAsError`] (the default)
-#[cfg_attr(feature = "http", doc = "or [`ShedAs503`].")]
-#[cfg_attr(not(feature = "http"), doc = "or `ShedAs503` (feature `http`).")]
+/// `M` is how shed requests are answered, a [`ShedMode`]: [`ShedAsError`]
+#[cfg_attr(feature = "http", doc = "(the default) or [`ShedAs503`].")]
+#[cfg_attr(
+    not(feature = "http"),
+    doc = "(the default) or `ShedAs503` (feature `http`)."
+)]
 #[derive(Debug)]
 pub struct GateService<S, M = ShedAsError> {
     inner: S,
-    check: Admission,
+    admission: Admission,
     mode: PhantomData<fn() -> M>,
 }
 
 impl<S, M> GateService<S, M> {
-    pub(crate) fn new(inner: S, check: Admission) -> Self {
+    pub(crate) fn new(inner: S, admission: Admission) -> Self {
         GateService {
             inner,
-            check,
+            admission,
             mode: PhantomData,
         }
+    }
+
+    /// The check made per request.
+    pub fn admission(&self) -> &Admission {
+        &self.admission
     }
 
     /// A reference to the inner service.
@@ -76,53 +91,28 @@ impl<S, M> GateService<S, M> {
 impl<S: Clone, M> Clone for GateService<S, M> {
     /// Clones read the same gate.
     fn clone(&self) -> Self {
-        GateService::new(self.inner.clone(), self.check.clone())
+        GateService::new(self.inner.clone(), self.admission.clone())
     }
 }
 
-impl<S, Request> Service<Request> for GateService<S, ShedAsError>
+impl<S, M, Request> Service<Request> for GateService<S, M>
 where
     S: Service<Request>,
-    S::Error: Into<BoxError>,
+    M: ShedMode<S::Response, S::Error>,
 {
-    type Response = S::Response;
-    type Error = BoxError;
-    type Future = ResponseFuture<S::Future, ShedAsError>;
+    type Response = M::Response;
+    type Error = M::Error;
+    type Future = ResponseFuture<S::Future, M>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
+        self.inner.poll_ready(cx).map_err(M::error)
     }
 
     #[inline]
     fn call(&mut self, request: Request) -> Self::Future {
-        match self.check.admit() {
-            Ok(()) => ResponseFuture::called(self.inner.call(request)),
-            Err(shed) => ResponseFuture::shed(shed),
-        }
-    }
-}
-
-#[cfg(feature = "http")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-impl<S, Request, B> Service<Request> for GateService<S, ShedAs503>
-where
-    S: Service<Request, Response = http::Response<B>>,
-    B: Default,
-{
-    type Response = http::Response<B>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ShedAs503>;
-
-    #[inline]
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    #[inline]
-    fn call(&mut self, request: Request) -> Self::Future {
-        match self.check.admit() {
-            Ok(()) => ResponseFuture::called(self.inner.call(request)),
+        match self.admission.admit() {
+            Ok(_) => ResponseFuture::called(self.inner.call(request)),
             Err(shed) => ResponseFuture::shed(shed),
         }
     }
