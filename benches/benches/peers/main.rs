@@ -1,4 +1,4 @@
-//! brownout against its peers (SPEC §11): the same paths, in the same run, on
+//! brownout against its peers: the same paths, in the same run, on
 //! the same machine, each library in one module of this directory next to the
 //! bare baseline.
 //!

@@ -635,7 +635,7 @@ fn prometheus_alerts_use_only_emitted_metrics() {
     }
     assert_known("docs/prometheus/alerts.yml", &used, &emitted_names());
 
-    // The three rules of issue 3.
+    // The rules the docs describe.
     let find = |needle: &str| {
         alerts
             .values()

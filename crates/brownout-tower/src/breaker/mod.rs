@@ -135,10 +135,10 @@ impl<S, C> BreakerService<S, C> {
             Ok(permit) => {
                 let failed = Err(error);
                 permit.record(self.classifier.classify(&failed));
-                match failed {
-                    Err(error) => error.into(),
-                    Ok(_) => unreachable!("built as an error"),
-                }
+                // Built as an error just above: the `Ok` arm never runs.
+                failed
+                    .err()
+                    .map_or_else(|| "inner service not ready".into(), Into::into)
             }
             Err(rejected) => Box::new(CircuitOpen::new(rejected)),
         }
