@@ -121,7 +121,7 @@ impl<T: IntoResponse, E> ShedMode<T, E> for ShedAsRejection {
         error
     }
 
-    fn shed(shed: Shed) -> Result<Response, E> {
-        Ok(Unavailable::from(shed).into_response())
+    fn shed(shed: Box<Shed>) -> Result<Response, E> {
+        Ok(Unavailable::from(*shed).into_response())
     }
 }

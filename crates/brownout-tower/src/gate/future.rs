@@ -30,7 +30,9 @@ pin_project! {
             future: F,
         },
         Shed {
-            shed: Option<Shed>,
+            // Boxed: a shed request's reason must not make every admitted
+            // request's future bigger.
+            shed: Option<Box<Shed>>,
         },
     }
 }
@@ -45,7 +47,7 @@ impl<F, M> ResponseFuture<F, M> {
     }
 
     #[inline]
-    pub(super) fn shed(shed: Shed) -> Self {
+    pub(super) fn shed(shed: Box<Shed>) -> Self {
         ResponseFuture {
             state: State::Shed { shed: Some(shed) },
             mode: PhantomData,

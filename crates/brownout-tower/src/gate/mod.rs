@@ -113,7 +113,7 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         match self.admission.admit() {
             Ok(_) => ResponseFuture::called(self.inner.call(request)),
-            Err(shed) => ResponseFuture::shed(shed),
+            Err(shed) => ResponseFuture::shed(Box::new(shed)),
         }
     }
 }

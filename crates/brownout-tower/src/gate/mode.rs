@@ -24,11 +24,13 @@ pub trait ShedMode<T, E> {
     /// An inner service's error (from `poll_ready` or the call).
     fn error(error: E) -> Self::Error;
 
-    /// The answer to a shed request.
+    /// The answer to a shed request. The [`Shed`] comes boxed, so that the
+    /// gate's response future stays as small as the inner one and the
+    /// error mode hands it on as a [`BoxError`] without copying it again.
     ///
     /// # Errors
     /// As the mode answers a shed request: [`ShedAsError`] with a [`Shed`] error.
-    fn shed(shed: Shed) -> Result<Self::Response, Self::Error>;
+    fn shed(shed: Box<Shed>) -> Result<Self::Response, Self::Error>;
 }
 
 /// Shed requests fail with a [`Shed`] error inside a [`BoxError`] (the default).
@@ -49,8 +51,8 @@ impl<T, E: Into<BoxError>> ShedMode<T, E> for ShedAsError {
         error.into()
     }
 
-    fn shed(shed: Shed) -> Result<T, BoxError> {
-        Err(Box::new(shed))
+    fn shed(shed: Box<Shed>) -> Result<T, BoxError> {
+        Err(shed)
     }
 }
 
@@ -79,7 +81,7 @@ impl<B: From<String>, E> ShedMode<http::Response<B>, E> for ShedAs503 {
         error
     }
 
-    fn shed(shed: Shed) -> Result<http::Response<B>, E> {
+    fn shed(shed: Box<Shed>) -> Result<http::Response<B>, E> {
         Ok(shed.to_response())
     }
 }
