@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# brownout against its peers : runs the `peers` criterion
-# bench with short warm-up and measurement times, then prints one table:
-# the median ns/op of every library on every path, its cost over the bare
-# baseline measured in the same run, and brownout's speed-up over it.
+# brownout against its peers: runs the `peers` criterion bench with short
+# warm-up and measurement times, then prints the median ns/op of every
+# library on every path, its cost over the bare baseline measured in the same
+# run and brownout's speed-up over it; then one row per path: the fastest
+# peer, brownout, the ratio, the goal (3x, 10x on the two-thread closed path)
+# and a status that flags any path under its goal. Paths no peer offers
+# (half-open full, the gates) are informational: brownout next to bare.
 #
-#   benches/peers.sh                 run the suite (about 3 minutes on 2 cores
-#                                    once built), then print the table
+#   benches/peers.sh                 run the suite (about 5 minutes on 2 cores
+#                                    once built), then print the tables
 #   benches/peers.sh --table-only    print the table from the last run
 #
 # Environment: WARM_UP (seconds, default 1), MEASURE (seconds, default 3),
@@ -25,7 +28,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --table-only) run=0 ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -61,8 +64,22 @@ python3 - "$criterion_dir" Cargo.lock <<'PY'
 import json, os, sys, tomllib
 
 criterion_dir, lock_path = sys.argv[1], sys.argv[2]
-paths = ["closed_success", "open_rejection", "tower_layer", "two_threads"]
-goal = {"two_threads": 10.0}  # >= 10x on the two-thread path, 3x elsewhere
+# Criterion group suffix -> row label, in the order of the tables.
+paths = {
+    "closed_success": "closed success",
+    "open_rejection": "open rejection",
+    "tower_layer": "tower layer",
+    "two_threads": "two threads",
+    "closed_success_async": "closed success, async",
+    "open_rejection_async": "open rejection, async",
+    "forced_open": "forced open rejection",
+    "forced_open_two_threads": "forced open rejection, two threads",
+    "half_open_full": "half-open full",
+    "half_open_full_two_threads": "half-open full, two threads",
+    "gate": "gate (FeatureGate::is_enabled)",
+    "gate_by_name": "gate by name (is_enabled(&str))",
+}
+goal = {"two_threads": 10.0}  # >= 10x on the two-thread closed path, 3x elsewhere
 
 with open(lock_path, "rb") as f:
     versions = {p["name"]: p["version"] for p in tomllib.load(f).get("package", [])}
@@ -97,11 +114,12 @@ def fmt(ns):
     return "-" if ns is None else (f"{ns:,.2f}" if ns < 100 else f"{ns:,.0f}")
 
 rows, summary = [], []
-for p in paths:
+for p, label in paths.items():
     group = f"peers_{p}"
     libs = libs_of(group)
     if not libs:
         continue
+    two = p.endswith("two_threads")
     bare, ours = median_ns(group, "bare"), median_ns(group, "brownout")
     fastest = None
     for lib in libs:
@@ -111,18 +129,25 @@ for p in paths:
         ver = versions.get(lib, "") if lib != "bare" else ""
         both = overlap.get(f"{group}/{lib}")
         both = "" if both is None else f"{both:.0%}"
-        rows.append((p, lib, ver, fmt(ns), "-" if over is None else fmt(over), speed, both))
+        rows.append((label, lib, ver, fmt(ns), "-" if over is None else fmt(over), speed, both))
         if lib not in ("bare", "brownout") and (fastest is None or ns < fastest[1]):
             fastest = (lib, ns)
-    if fastest and ours:
+    if ours is None:
+        continue
+    if fastest:
         ratio = fastest[1] / ours
         need = goal.get(p, 3.0)
         status = "met" if ratio >= need else "MISSED"
-        together = [overlap.get(f"{group}/{lib}") for lib in ("brownout", fastest[0])]
-        if p == "two_threads" and any(t is not None and t < 0.9 for t in together):
-            status += " (threads shared a core: rerun)"
-        summary.append((p, fastest[0], fmt(fastest[1]), fmt(ours), f"{ratio:.1f}x",
-                        f">= {need:g}x", status))
+        cells = (fastest[0], fmt(fastest[1]), f"{ratio:.1f}x", f">= {need:g}x")
+        checked = ("brownout", fastest[0])
+    else:
+        status = "info (no peer)"
+        cells = ("-", "-", "-", "-")
+        checked = ("brownout",)
+    together = [overlap.get(f"{group}/{lib}") for lib in checked]
+    if two and any(t is not None and t < 0.9 for t in together):
+        status += " (threads shared a core: rerun)"
+    summary.append((label, fmt(bare), cells[0], cells[1], fmt(ours), cells[2], cells[3], status))
 
 if not rows:
     sys.exit(f"no peers results under {criterion_dir}: run without --table-only first")
@@ -142,6 +167,12 @@ print()
 print("threads together: share of the wall time both two-thread bench threads were on a CPU")
 print("(about 100% = they ran in parallel; about 50% = they shared one core and the")
 print("contention being measured did not happen: rerun on a quiet machine).")
+print("A library missing from a path has no such API (see its module in benches/benches/peers/).")
 print()
-table(("path", "fastest peer", "its ns/op", "brownout ns/op", "speed-up", "goal", "status"), summary)
+table(("path", "bare ns/op", "fastest peer", "its ns/op", "brownout ns/op", "speed-up", "goal",
+       "status"), summary)
+missed = [r[0] for r in summary if r[7].startswith("MISSED")]
+if missed:
+    print()
+    print("under goal: " + "; ".join(missed))
 PY

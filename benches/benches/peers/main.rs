@@ -2,18 +2,24 @@
 //! the same machine, each library in one module of this directory next to the
 //! bare baseline.
 //!
-//! Paths (criterion groups): `peers_closed_success`, `peers_open_rejection`,
-//! `peers_tower_layer` (libraries that ship a tower layer) and
-//! `peers_two_threads` (per call per thread). Each library is one bench id in
-//! each group, named after its crate.
+//! Paths (criterion groups, `peers_<path>`): `closed_success`,
+//! `open_rejection`, `tower_layer` (libraries that ship a tower layer),
+//! `two_threads` (per call per thread); `closed_success_async` and
+//! `open_rejection_async` (each library's own async API, all driven by the
+//! same no-op-waker executor, next to the bare `async { work() }`);
+//! `forced_open` and `forced_open_two_threads` (libraries with a manual
+//! open); `half_open_full` and `half_open_full_two_threads` (brownout alone,
+//! informational); `gate` and `gate_by_name` (brownout alone: no peer has
+//! feature gates, so the baseline is a bare `AtomicBool` load). Each library
+//! is one bench id in each group, named after its crate.
 //!
 //! Run: `cargo bench -p brownout-benches --bench peers` or `benches/peers.sh`
-//! (short times, prints the table). Add a peer: one module exporting a
+//! (short times, prints the tables). Add a peer: one module exporting a
 //! [`support::Peer`], one line in [`PEERS`].
 
 #![allow(missing_docs)]
 
-use criterion::{Bencher, Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 
 /// Defaults for a direct `cargo bench`; `peers.sh` shortens them from the
 /// command line (`--warm-up-time`, `--measurement-time`).
@@ -29,7 +35,7 @@ mod recloser;
 mod seatbelt;
 mod tower_resilience;
 
-use support::Peer;
+use support::{Bench, Peer};
 
 /// The baseline first, then brownout, then the peers.
 const PEERS: &[Peer] = &[
@@ -42,13 +48,25 @@ const PEERS: &[Peer] = &[
     self::seatbelt::PEER,
 ];
 
-type Path = (&'static str, fn(&Peer) -> Option<fn(&mut Bencher<'_>)>);
+type Path = (&'static str, fn(&Peer) -> Option<Bench>);
 
+/// Every path, in the order of the table; a path whose name ends in
+/// `two_threads` runs on two threads and reports their overlap.
 const PATHS: &[Path] = &[
     ("closed_success", |p| Some(p.closed_success)),
     ("open_rejection", |p| Some(p.open_rejection)),
     ("tower_layer", |p| p.tower_layer),
     ("two_threads", |p| Some(p.two_threads)),
+    ("closed_success_async", |p| p.closed_success_async),
+    ("open_rejection_async", |p| p.open_rejection_async),
+    ("forced_open", |p| p.forced_open),
+    ("forced_open_two_threads", |p| p.forced_open_two_threads),
+    ("half_open_full", |p| p.half_open_full),
+    ("half_open_full_two_threads", |p| {
+        p.half_open_full_two_threads
+    }),
+    ("gate", |p| p.gate),
+    ("gate_by_name", |p| p.gate_by_name),
 ];
 
 fn peers(c: &mut Criterion) {
@@ -58,7 +76,7 @@ fn peers(c: &mut Criterion) {
             if let Some(bench) = select(peer) {
                 support::overlap_reset();
                 group.bench_function(peer.name, bench);
-                if *path == "two_threads" {
+                if path.ends_with("two_threads") {
                     // Read by peers.sh: did the two threads really run at once?
                     println!(
                         "overlap peers_{path}/{} {:.3}",

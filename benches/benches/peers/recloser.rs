@@ -1,20 +1,23 @@
 //! recloser: `Recloser::custom()` with a closed ring of 5 calls and a failure
 //! rate threshold of 1.0 (5 failures in a row open it: its equivalent of the
 //! consecutive policy), open for an hour, called through its synchronous
-//! `Recloser::call`. No tower layer.
+//! `Recloser::call` and, on the async paths, `AsyncRecloser::call` over
+//! `async { work() }` (an `AsyncRecloser` built from the same `Recloser`). No
+//! tower layer, no manual open.
 //!
 //! Hot path (recloser 1.4 `recloser.rs`, `ring_buffer.rs`): every call pins a
 //! crossbeam epoch (thread-local bookkeeping plus a fence), loads the state
 //! pointer; every outcome takes the ring buffer's spin lock and writes four
 //! shared atomics (slot, index, cardinality, filling). The open path reads
-//! `Instant::now`.
+//! `Instant::now`. `AsyncRecloser::call` adds an `Arc` clone per call and
+//! pins the epoch on every poll.
 
 use std::hint::black_box;
 
-use ::recloser::{Error, Recloser};
+use ::recloser::{AsyncRecloser, Error, Recloser};
 use criterion::Bencher;
 
-use super::support::{Peer, RECOVERY, THRESHOLD, fail, two_threads, work};
+use super::support::{Peer, RECOVERY, THRESHOLD, block_on, fail, two_threads, work};
 
 pub(crate) const PEER: Peer = Peer {
     name: "recloser",
@@ -22,6 +25,14 @@ pub(crate) const PEER: Peer = Peer {
     open_rejection,
     two_threads: threads,
     tower_layer: None,
+    closed_success_async: Some(closed_success_async),
+    open_rejection_async: Some(open_rejection_async),
+    forced_open: None,
+    forced_open_two_threads: None,
+    half_open_full: None,
+    half_open_full_two_threads: None,
+    gate: None,
+    gate_by_name: None,
 };
 
 fn breaker() -> Recloser {
@@ -54,4 +65,21 @@ fn threads(b: &mut Bencher<'_>) {
             let _ = black_box(breaker.call(work));
         },
     );
+}
+
+fn closed_success_async(b: &mut Bencher<'_>) {
+    let breaker = AsyncRecloser::from(breaker());
+    b.iter(|| block_on(breaker.call(async { work() })));
+}
+
+fn open_rejection_async(b: &mut Bencher<'_>) {
+    let breaker = AsyncRecloser::from(breaker());
+    let opened = (0..4 * THRESHOLD).any(|_| {
+        matches!(
+            block_on(breaker.call(async { fail() })),
+            Err(Error::Rejected)
+        )
+    });
+    assert!(opened, "recloser breaker is open");
+    b.iter(|| block_on(breaker.call(async { work() })));
 }

@@ -5,7 +5,10 @@
 //! on a fresh breaker open it) and a one-hour break. seatbelt is async only:
 //! the closed and open paths call `layered::Service::execute` over an
 //! `Execute` closure, the tower path its `tower_service::Service` impl over
-//! the bare `service_fn`, all driven by the same no-op-waker executor.
+//! the bare `service_fn`, all driven by the same no-op-waker executor. Its
+//! async API is `execute`: the async paths are its closed and open paths
+//! again. No manual open (only `enable_if`/`disable`, which switch the
+//! breaker off).
 //!
 //! Hot path (seatbelt 0.11 `breaker/service.rs`, `engine/engine_core.rs`,
 //! `health.rs`): every call clones two `Arc`s (engine, shared state), reads
@@ -34,6 +37,14 @@ pub(crate) const PEER: Peer = Peer {
     open_rejection,
     two_threads: threads,
     tower_layer: Some(tower_layer),
+    closed_success_async: Some(closed_success),
+    open_rejection_async: Some(open_rejection),
+    forced_open: None,
+    forced_open_two_threads: None,
+    half_open_full: None,
+    half_open_full_two_threads: None,
+    gate: None,
+    gate_by_name: None,
 };
 
 fn clock() -> Clock {

@@ -109,12 +109,12 @@ pub(crate) fn overlap() -> f64 {
 
 /// Runs `iters` calls on each of two threads at once, released together by a
 /// barrier; returns the slowest thread's time, i.e. the time per call per
-/// thread times `iters`. Each thread gets its own `state` (a clone of a handle
-/// to the one shared breaker, for peers whose handles need `&mut`).
+/// thread times `iters`. Each thread gets its own `state`, made on that thread
+/// before the barrier (a clone of a handle to the one shared breaker, for
+/// peers whose handles need `&mut`; it may hold a thread-bound guard).
 #[allow(clippy::disallowed_methods)] // benches time themselves with the real clock
 pub(crate) fn two_threads<T, F>(b: &mut Bencher<'_>, make: impl Fn() -> T + Sync, f: F)
 where
-    T: Send,
     F: Fn(&mut T) + Sync,
 {
     b.iter_custom(|iters| {
@@ -122,9 +122,9 @@ where
         let runs: Vec<(Duration, Duration)> = thread::scope(|s| {
             let handles: Vec<_> = (0..2)
                 .map(|_| {
-                    let mut state = make();
-                    let (barrier, f) = (&barrier, &f);
+                    let (barrier, make, f) = (&barrier, &make, &f);
                     s.spawn(move || {
+                        let mut state = make();
                         barrier.wait();
                         let cpu = thread_cpu();
                         let start = std::time::Instant::now();
@@ -149,18 +149,38 @@ where
     });
 }
 
+/// One bench function: one library on one path.
+pub(crate) type Bench = fn(&mut Bencher<'_>);
+
 /// One library's benches: one function per path, `None` where the library
-/// has no such API (e.g. no tower layer).
+/// has no such API (no tower layer, no manual open, ...): "-" in the table.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Peer {
     /// The crate name, as in `Cargo.lock` (`bare` for the baseline).
     pub(crate) name: &'static str,
     /// Closed-state success: the library's call API around [`work`].
-    pub(crate) closed_success: fn(&mut Bencher<'_>),
+    pub(crate) closed_success: Bench,
     /// Open-state rejection through the same API.
-    pub(crate) open_rejection: fn(&mut Bencher<'_>),
+    pub(crate) open_rejection: Bench,
     /// Two threads calling one closed breaker, per call per thread.
-    pub(crate) two_threads: fn(&mut Bencher<'_>),
+    pub(crate) two_threads: Bench,
     /// One request through the library's tower layer over [`bare_service`].
-    pub(crate) tower_layer: Option<fn(&mut Bencher<'_>)>,
+    pub(crate) tower_layer: Option<Bench>,
+    /// Closed-state success through the library's own async API around
+    /// `async { work() }`, driven by [`block_on`].
+    pub(crate) closed_success_async: Option<Bench>,
+    /// Open-state rejection through the same async API.
+    pub(crate) open_rejection_async: Option<Bench>,
+    /// Rejection by a breaker opened by hand (the library's manual open).
+    pub(crate) forced_open: Option<Bench>,
+    /// The same, two threads on one forced-open breaker, per call per thread.
+    pub(crate) forced_open_two_threads: Option<Bench>,
+    /// Rejection by a half-open breaker whose only trial slot is held.
+    pub(crate) half_open_full: Option<Bench>,
+    /// The same, two threads, per call per thread.
+    pub(crate) half_open_full_two_threads: Option<Bench>,
+    /// A feature check through a handle resolved in advance.
+    pub(crate) gate: Option<Bench>,
+    /// A feature check by name.
+    pub(crate) gate_by_name: Option<Bench>,
 }

@@ -63,8 +63,8 @@ mod telemetry;
 mod transition;
 
 pub use breaker::{
-    Breaker, BreakerSnapshot, OwnedPermit, Permit, TransitionSnapshot, TripCause, TripSnapshot,
-    WindowCounts,
+    Breaker, BreakerSnapshot, Call, OwnedPermit, Permit, TransitionSnapshot, TripCause,
+    TripSnapshot, WindowCounts,
 };
 pub use change::{ChangeCause, LevelChange};
 pub use config::{

@@ -1,10 +1,10 @@
 //! One dependency's circuit breaker.
 
 mod backoff;
+mod call;
 mod engine;
 mod permit;
 mod snapshot;
-mod timer;
 mod trip;
 mod window;
 
@@ -12,6 +12,7 @@ use std::future::Future;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+pub use self::call::Call;
 use self::engine::Shared;
 pub use self::permit::{OwnedPermit, Permit};
 pub use self::snapshot::{BreakerSnapshot, TransitionSnapshot, TripSnapshot};
@@ -200,33 +201,28 @@ impl Breaker {
     /// # Errors
     /// [`Error::Rejected`] without calling `f`, [`Error::Timeout`] when the
     /// call outlived the `call_timeout`, or [`Error::Inner`] with the future's error.
-    pub async fn call<T, E, F, Fut>(&self, f: F) -> Result<T, Error<E>>
+    pub fn call<T, E, F, Fut>(
+        &self,
+        f: F,
+    ) -> Call<'_, F, Fut, impl FnOnce(&Result<T, E>) -> Outcome>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        self.call_with(Outcome::of_result, f).await
+        self.call_with(Outcome::of_result, f)
     }
 
     /// [`call`](Self::call) with a classifier deciding what counts as failure.
     ///
     /// # Errors
     /// As [`call`](Self::call).
-    pub async fn call_with<T, E, C, F, Fut>(&self, classify: C, f: F) -> Result<T, Error<E>>
+    pub fn call_with<T, E, C, F, Fut>(&self, classify: C, f: F) -> Call<'_, F, Fut, C>
     where
         C: FnOnce(&Result<T, E>) -> Outcome,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let permit = self.try_acquire()?;
-        let result = match self.shared.config.call_timeout {
-            None => f().await,
-            Some(limit) => match timer::within(limit, f()).await {
-                Some(result) => result,
-                None => return Err(Error::Timeout(self.timed_out(permit))),
-            },
-        };
-        self.finish(permit, classify, result)
+        Call::new(self, f, classify)
     }
 
     /// Records a finished call's outcome, judging a late one a timeout.

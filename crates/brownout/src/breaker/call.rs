@@ -1,0 +1,187 @@
+//! The future of [`Breaker::call`](super::Breaker::call): written by hand so
+//! that it stays as small as the call it wraps plus a permit.
+//!
+//! An `async fn` would nest a state machine per layer and carry the timer
+//! future inline even for dependencies without a `call_timeout`; every move
+//! of such a future (by an executor, a `join`, a `Box::pin`) copies all of
+//! it. This one holds the closure until the first poll (nothing happens
+//! before, as with an `async fn`), then the inner future, the permit and the
+//! classifier. The timer lives behind a `Box`, allocated only for calls to a
+//! dependency that has a `call_timeout`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use pin_project_lite::pin_project;
+
+use super::Breaker;
+use super::permit::Permit;
+use crate::error::Error;
+use crate::outcome::Outcome;
+
+pin_project! {
+    /// The future returned by [`Breaker::call`](super::Breaker::call) and
+    /// [`Breaker::call_with`](super::Breaker::call_with).
+    ///
+    /// Nothing happens until it is first polled: then it asks the breaker
+    /// for a permit and, if granted, calls the closure. Dropped before it
+    /// completes, it records nothing and gives back a half-open slot.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Call<'a, F, Fut, C> {
+        breaker: &'a Breaker,
+        #[pin]
+        state: State<'a, F, Fut, C>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    #[project_replace = StateReplace]
+    enum State<'a, F, Fut, C> {
+        /// Not polled yet.
+        Start { f: F, classify: C },
+        /// Admitted: the call is running.
+        Running {
+            #[pin]
+            call: Timed<Fut>,
+            permit: Option<Permit<'a>>,
+            classify: Option<C>,
+        },
+        /// Finished, or rejected on the first poll.
+        Done,
+    }
+}
+
+pin_project! {
+    /// The inner future, bounded by the call timeout when there is one.
+    #[project = TimedProj]
+    enum Timed<Fut> {
+        Plain {
+            #[pin]
+            future: Fut,
+        },
+        Bounded {
+            future: Pin<Box<Bounded<Fut>>>,
+        },
+    }
+}
+
+/// A call cut off at its timeout by tokio's timer.
+#[cfg(feature = "tokio")]
+type Bounded<Fut> = tokio::time::Timeout<Fut>;
+
+/// Without tokio there is no timer: the variant is never built.
+#[cfg(not(feature = "tokio"))]
+struct Bounded<Fut>(std::convert::Infallible, std::marker::PhantomData<Fut>);
+
+#[cfg(not(feature = "tokio"))]
+impl<Fut: Future> Future for Bounded<Fut> {
+    type Output = Result<Fut::Output, ()>;
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.0 {}
+    }
+}
+
+impl<'a, F, Fut, C> Call<'a, F, Fut, C> {
+    pub(super) fn new(breaker: &'a Breaker, f: F, classify: C) -> Self {
+        Call {
+            breaker,
+            state: State::Start { f, classify },
+        }
+    }
+}
+
+impl<Fut: Future> Timed<Fut> {
+    /// `future`, cut off at `limit` when a tokio timer is at hand.
+    #[cfg_attr(not(feature = "tokio"), allow(unused_variables))]
+    fn new(future: Fut, limit: Option<std::time::Duration>) -> Self {
+        #[cfg(feature = "tokio")]
+        if let Some(limit) = limit
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            return Timed::Bounded {
+                future: Box::pin(tokio::time::timeout(limit, future)),
+            };
+        }
+        Timed::Plain { future }
+    }
+
+    /// The call's output, or `None` when the timer cut it off.
+    fn poll_call(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Fut::Output>> {
+        match self.project() {
+            TimedProj::Plain { future } => future.poll(cx).map(Some),
+            TimedProj::Bounded { future } => future.as_mut().poll(cx).map(Result::ok),
+        }
+    }
+}
+
+impl<'a, T, E, F, Fut, C> Future for Call<'a, F, Fut, C>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    C: FnOnce(&Result<T, E>) -> Outcome,
+{
+    type Output = Result<T, Error<E>>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Start { .. } => {
+                    let breaker: &'a Breaker = this.breaker;
+                    let permit = match breaker.try_acquire() {
+                        Ok(permit) => permit,
+                        Err(rejected) => {
+                            this.state.set(State::Done);
+                            return Poll::Ready(Err(Error::Rejected(rejected)));
+                        }
+                    };
+                    let StateReplace::Start { f, classify } =
+                        this.state.as_mut().project_replace(State::Done)
+                    else {
+                        return Poll::Pending; // matched `Start` just above
+                    };
+                    let limit = breaker.config().call_timeout;
+                    this.state.set(State::Running {
+                        call: Timed::new(f(), limit),
+                        permit: Some(permit),
+                        classify: Some(classify),
+                    });
+                }
+                StateProj::Running {
+                    call,
+                    permit,
+                    classify,
+                } => {
+                    let output = ready!(call.poll_call(cx));
+                    let (Some(permit), Some(classify)) = (permit.take(), classify.take()) else {
+                        return Poll::Pending; // taken once, as the state becomes `Done`
+                    };
+                    this.state.set(State::Done);
+                    return Poll::Ready(match output {
+                        Some(result) => this.breaker.finish(permit, classify, result),
+                        None => Err(Error::Timeout(this.breaker.timed_out(permit))),
+                    });
+                }
+                StateProj::Done => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl<F, Fut, C> std::fmt::Debug for Call<'_, F, Fut, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            State::Start { .. } => "start",
+            State::Running { .. } => "running",
+            State::Done => "done",
+        };
+        f.debug_struct("Call")
+            .field("dependency", &self.breaker.name())
+            .field("state", &state)
+            .finish()
+    }
+}
