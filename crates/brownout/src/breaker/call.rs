@@ -15,7 +15,7 @@ use std::task::{Context, Poll, ready};
 
 use pin_project_lite::pin_project;
 
-use super::Breaker;
+use super::engine::Shared;
 use super::permit::Permit;
 use crate::error::Error;
 use crate::outcome::Outcome;
@@ -29,7 +29,7 @@ pin_project! {
     /// completes, it records nothing and gives back a half-open slot.
     #[must_use = "futures do nothing unless polled"]
     pub struct Call<'a, F, Fut, C> {
-        breaker: &'a Breaker,
+        shared: &'a Shared,
         #[pin]
         state: State<'a, F, Fut, C>,
     }
@@ -85,9 +85,9 @@ impl<Fut: Future> Future for Bounded<Fut> {
 }
 
 impl<'a, F, Fut, C> Call<'a, F, Fut, C> {
-    pub(super) fn new(breaker: &'a Breaker, f: F, classify: C) -> Self {
+    pub(super) fn new(shared: &'a Shared, f: F, classify: C) -> Self {
         Call {
-            breaker,
+            shared,
             state: State::Start { f, classify },
         }
     }
@@ -131,9 +131,9 @@ where
         loop {
             match this.state.as_mut().project() {
                 StateProj::Start { .. } => {
-                    let breaker: &'a Breaker = this.breaker;
-                    let permit = match breaker.try_acquire() {
-                        Ok(permit) => permit,
+                    let shared: &'a Shared = this.shared;
+                    let permit = match shared.acquire() {
+                        Ok(ticket) => Permit::new(shared, ticket),
                         Err(rejected) => {
                             this.state.set(State::Done);
                             return Poll::Ready(Err(Error::Rejected(rejected)));
@@ -144,7 +144,7 @@ where
                     else {
                         return Poll::Pending; // matched `Start` just above
                     };
-                    let limit = breaker.config().call_timeout;
+                    let limit = shared.config.call_timeout;
                     this.state.set(State::Running {
                         call: Timed::new(f(), limit),
                         permit: Some(permit),
@@ -162,8 +162,8 @@ where
                     };
                     this.state.set(State::Done);
                     return Poll::Ready(match output {
-                        Some(result) => this.breaker.finish(permit, classify, result),
-                        None => Err(Error::Timeout(this.breaker.timed_out(permit))),
+                        Some(result) => permit.finish_call(classify, result),
+                        None => Err(Error::Timeout(permit.timed_out())),
                     });
                 }
                 StateProj::Done => return Poll::Pending,
@@ -180,7 +180,7 @@ impl<F, Fut, C> std::fmt::Debug for Call<'_, F, Fut, C> {
             State::Done => "done",
         };
         f.debug_struct("Call")
-            .field("dependency", &self.breaker.name())
+            .field("dependency", &&*self.shared.name)
             .field("state", &state)
             .finish()
     }

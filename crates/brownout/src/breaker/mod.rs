@@ -20,7 +20,7 @@ pub use self::trip::TripCause;
 pub use self::window::WindowCounts;
 use crate::clock::{Clock, ClockSource, MonotonicClock, Nanos};
 use crate::config::BreakerConfig;
-use crate::error::{ConfigError, Error, Rejected, TimedOut};
+use crate::error::{ConfigError, Error, Rejected};
 use crate::name::DependencyName;
 use crate::outcome::Outcome;
 use crate::state::BreakerState;
@@ -182,7 +182,7 @@ impl Breaker {
     {
         let permit = self.try_acquire()?;
         let result = f();
-        self.finish(permit, classify, result)
+        permit.finish_call(classify, result)
     }
 
     /// Runs the future `f` returns if permitted and records its result
@@ -222,34 +222,7 @@ impl Breaker {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        Call::new(self, f, classify)
-    }
-
-    /// Records a finished call's outcome, judging a late one a timeout.
-    #[inline(always)]
-    fn finish<T, E, C>(
-        &self,
-        permit: Permit<'_>,
-        classify: C,
-        result: Result<T, E>,
-    ) -> Result<T, Error<E>>
-    where
-        C: FnOnce(&Result<T, E>) -> Outcome,
-    {
-        if permit.overran() {
-            return Err(Error::Timeout(self.timed_out(permit)));
-        }
-        permit.record(classify(&result));
-        result.map_err(Error::Inner)
-    }
-
-    /// Records a call that outlived its timeout and builds the error.
-    #[cold]
-    #[inline(never)]
-    fn timed_out(&self, permit: Permit<'_>) -> TimedOut {
-        permit.record(Outcome::Timeout);
-        let limit = self.shared.config.call_timeout.unwrap_or_default();
-        TimedOut::new(self.shared.name.clone(), limit)
+        Call::new(&self.shared, f, classify)
     }
 
     /// Opens the breaker until [`reset`](Self::reset): every call is rejected.

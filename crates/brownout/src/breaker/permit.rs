@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::engine::{Shared, Ticket};
+use crate::error::{Error, TimedOut};
 use crate::outcome::Outcome;
 
 /// The bookkeeping shared by both permit types: report once, or on drop
@@ -98,6 +99,36 @@ impl<'a> Permit<'a> {
             ticket,
             armed: true,
         })
+    }
+
+    /// Records a finished call's outcome (a late one is a timeout) and
+    /// turns its result into the caller's.
+    #[inline(always)]
+    pub(crate) fn finish_call<T, E, C>(
+        self,
+        classify: C,
+        result: Result<T, E>,
+    ) -> Result<T, Error<E>>
+    where
+        C: FnOnce(&Result<T, E>) -> Outcome,
+    {
+        if self.overran() {
+            return Err(Error::Timeout(self.timed_out()));
+        }
+        self.record(classify(&result));
+        result.map_err(Error::Inner)
+    }
+
+    /// Records a call that outlived its timeout and builds the error.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn timed_out(self) -> TimedOut {
+        let shared = self.0.shared;
+        self.record(Outcome::Timeout);
+        TimedOut::new(
+            shared.name.clone(),
+            shared.config.call_timeout.unwrap_or_default(),
+        )
     }
 
     permit_methods!();
