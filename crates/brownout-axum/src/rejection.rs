@@ -69,14 +69,15 @@
 use std::fmt;
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::response::{IntoResponse, Response};
 use brownout::UnknownFeature;
 pub use brownout_tower::problem::{
     DEPENDENCY_TIMEOUT, DEPENDENCY_UNAVAILABLE, FEATURE_UNAVAILABLE, LEVEL_TOO_LOW, PROBLEM_JSON,
 };
 use brownout_tower::{BoxError, CallTimedOut, CircuitOpen, Shed};
-use http::StatusCode;
+use http::header::CONTENT_LENGTH;
+use http::{HeaderValue, StatusCode};
 
 /// A request brownout refused; answers as the `brownout-tower` error it
 /// wraps (see the [module docs](self)).
@@ -233,10 +234,24 @@ impl std::error::Error for Unavailable {}
 
 impl IntoResponse for Unavailable {
     fn into_response(self) -> Response {
-        let response = each!(&self.0, error => error.to_response::<Body>());
-        trace_rejection::<Self>(response.status(), &self);
-        response
+        trace_rejection::<Self>(self.status(), &self);
+        // The error moves into the response extensions, uncloned. The body
+        // and its length are made once per change of the text and shared
+        // (`brownout-tower` keeps them per thread), where axum would copy
+        // the text and format the length for every answer.
+        let response = each!(self.0, error => error.into_response_with(shareable));
+        let (mut parts, (body, length)) = response.into_parts();
+        parts.headers.insert(CONTENT_LENGTH, length);
+        Response::from_parts(parts, Body::from(body))
     }
+}
+
+/// A body text as a shareable buffer and its `Content-Length`.
+fn shareable(text: &str) -> (Bytes, HeaderValue) {
+    (
+        Bytes::copy_from_slice(text.as_bytes()),
+        HeaderValue::from(text.len()),
+    )
 }
 
 /// The rejection of [`RequireFeature`](crate::RequireFeature).

@@ -82,6 +82,6 @@ impl<B: From<String>, E> ShedMode<http::Response<B>, E> for ShedAs503 {
     }
 
     fn shed(shed: Box<Shed>) -> Result<http::Response<B>, E> {
-        Ok(shed.to_response())
+        Ok((*shed).into_response())
     }
 }

@@ -30,6 +30,12 @@
 //! `detail` is the error's `Display`; `retry_after` is the same whole
 //! seconds as the header.
 //!
+//! Refusing is meant to cost less than serving. The body is written straight
+//! into one buffer, and each thread keeps the last few answers it wrote: while
+//! nothing an answer shows has changed (the feature, the level, the reason,
+//! the retry time to the millisecond), the next refusal gets a copy of it
+//! instead of being encoded again.
+//!
 //! ```
 //! use brownout::{Breaker, BreakerConfig};
 //! use brownout_tower::error::CircuitOpen;
@@ -76,11 +82,10 @@
 //! `timeout_ms` is the timeout. No `Retry-After`.
 
 use std::fmt;
-use std::time::Duration;
 
+use brownout::HeldOff;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, Response, StatusCode};
-use serde_json::{Map, Value};
 
 use crate::error::{CallTimedOut, CircuitOpen, Shed, retry_after_secs};
 
@@ -104,7 +109,7 @@ pub const DEPENDENCY_TIMEOUT: &str =
     "https://docs.rs/brownout-tower/0.1/brownout_tower/problem/index.html#dependency-timeout";
 
 /// The four problem types.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     FeatureOff,
     LevelLow,
@@ -133,44 +138,135 @@ impl Kind {
     }
 }
 
+mod cache;
+mod facts;
+mod json;
+#[cfg(test)]
+mod tests;
+
+use self::cache::{Entry, with_answer};
+use self::facts::{Facts, Held, Scalars, millis};
+
 /// What one kind of refusal puts in its answer.
 trait Problem: fmt::Display + Clone + Send + Sync + 'static {
     fn kind(&self) -> Kind;
 
-    /// The retry hint, sent as `Retry-After`.
-    fn hint(&self) -> Option<Duration> {
-        None
-    }
-
-    /// The extension members.
-    fn members(&self, body: &mut Map<String, Value>);
+    fn facts(&self) -> Facts<'_>;
 }
 
-fn body_text<P: Problem>(problem: &P) -> String {
-    let kind = problem.kind();
-    let (uri, title) = kind.uri_and_title();
-    let mut body = Map::new();
-    body.insert("type".into(), uri.into());
-    body.insert("title".into(), title.into());
-    body.insert("status".into(), kind.status().as_u16().into());
-    body.insert("detail".into(), problem.to_string().into());
-    problem.members(&mut body);
-    if let Some(hint) = problem.hint() {
-        body.insert("retry_after".into(), retry_after_secs(hint).into());
+impl Problem for Shed {
+    fn kind(&self) -> Kind {
+        if self.feature().is_some() {
+            Kind::FeatureOff
+        } else {
+            Kind::LevelLow
+        }
     }
-    Value::Object(body).to_string()
+
+    fn facts(&self) -> Facts<'_> {
+        let (dependency, other, held_off) = match self.held_off() {
+            HeldOff::Level {
+                level,
+                required,
+                retry_after,
+            } => (
+                None,
+                None,
+                Held::Level {
+                    level: *level,
+                    required: *required,
+                    retry_after_ms: retry_after.map(millis),
+                },
+            ),
+            HeldOff::Dependency {
+                dependency,
+                state,
+                retry_after,
+            } => (
+                Some(dependency.as_str()),
+                None,
+                Held::Dependency {
+                    state: *state,
+                    retry_after_ms: retry_after.map(millis),
+                },
+            ),
+            other => (self.dependency(), Some(other), Held::Other),
+        };
+        let feature = self.feature();
+        Facts {
+            feature,
+            dependency,
+            other,
+            scalars: Scalars {
+                kind: self.kind(),
+                levels: Some((self.level(), self.required_level())),
+                held_off: Some(held_off),
+                state: None,
+                retry_after: Some(retry_after_secs(self.retry_after())),
+                timeout: None,
+            },
+        }
+    }
 }
 
-fn to_response<P: Problem, B: From<String>>(problem: &P) -> Response<B> {
-    let mut response = Response::new(B::from(body_text(problem)));
+impl Problem for CircuitOpen {
+    fn kind(&self) -> Kind {
+        Kind::BreakerOpen
+    }
+
+    fn facts(&self) -> Facts<'_> {
+        Facts {
+            feature: None,
+            dependency: Some(self.dependency()),
+            other: None,
+            scalars: Scalars {
+                kind: self.kind(),
+                levels: None,
+                held_off: None,
+                state: Some(self.state()),
+                retry_after: Some(retry_after_secs(self.retry_after())),
+                timeout: None,
+            },
+        }
+    }
+}
+
+impl Problem for CallTimedOut {
+    fn kind(&self) -> Kind {
+        Kind::TimedOut
+    }
+
+    fn facts(&self) -> Facts<'_> {
+        Facts {
+            feature: None,
+            dependency: Some(self.dependency()),
+            other: None,
+            scalars: Scalars {
+                kind: self.kind(),
+                levels: None,
+                held_off: None,
+                state: None,
+                retry_after: None,
+                timeout: Some(self.timeout()),
+            },
+        }
+    }
+}
+
+/// The answer to `problem`, its body made by `body` from the answer.
+fn respond<P: Problem, B>(problem: P, body: impl FnOnce(&mut Entry) -> B) -> Response<B> {
+    let (body, retry_after) = with_answer(&problem, |entry| {
+        (body(&mut *entry), entry.retry_after.clone())
+    });
+    let mut response = Response::new(body);
     *response.status_mut() = problem.kind().status();
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(hint) = problem.hint() {
-        headers.insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(hint)));
+    if let Some(retry_after) = retry_after {
+        headers.insert(RETRY_AFTER, retry_after);
     }
-    response.extensions_mut().insert(problem.clone());
+    response.extensions_mut().insert(problem);
     response
 }
 
@@ -196,16 +292,40 @@ macro_rules! http_answer {
             #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
             #[must_use]
             pub fn body_text(&self) -> String {
-                body_text(self)
+                with_answer(self, |answer| answer.body.clone())
             }
 
             /// The HTTP answer: [`status`](Self::status), problem+json
             /// [`body_text`](Self::body_text), `Retry-After` for a `503`, and
-            /// this error in the response extensions (see [`problem`](crate::problem)).
+            /// a clone of this error in the response extensions (see
+            /// [`problem`](crate::problem)).
             #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
             #[must_use]
             pub fn to_response<B: From<String>>(&self) -> Response<B> {
-                to_response(self)
+                respond(self.clone(), |answer| B::from(answer.body.clone()))
+            }
+
+            /// The HTTP answer, as [`to_response`](Self::to_response), with
+            /// this error moved into the response extensions rather than cloned.
+            #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+            #[must_use]
+            pub fn into_response<B: From<String>>(self) -> Response<B> {
+                respond(self, |answer| B::from(answer.body.clone()))
+            }
+
+            /// The HTTP answer, as [`into_response`](Self::into_response),
+            /// with the body `make` makes of the body text. Each thread
+            /// keeps what `make` made with the answer it last wrote (for
+            /// each of a few features or dependencies) and clones it while
+            /// the text stays the same, so a body that shares its buffer
+            /// (such as `Bytes`) is made once per change, not per request.
+            #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+            #[must_use]
+            pub fn into_response_with<B: Clone + 'static>(
+                self,
+                make: impl FnOnce(&str) -> B,
+            ) -> Response<B> {
+                respond(self, |answer| answer.made(make))
             }
         }
     };
@@ -214,60 +334,3 @@ macro_rules! http_answer {
 http_answer!(Shed);
 http_answer!(CircuitOpen);
 http_answer!(CallTimedOut);
-
-impl Problem for Shed {
-    fn kind(&self) -> Kind {
-        if self.feature().is_some() {
-            Kind::FeatureOff
-        } else {
-            Kind::LevelLow
-        }
-    }
-
-    fn hint(&self) -> Option<Duration> {
-        Some(self.retry_after())
-    }
-
-    fn members(&self, body: &mut Map<String, Value>) {
-        if let Some(feature) = self.feature() {
-            body.insert("feature".into(), feature.into());
-        }
-        body.insert("level".into(), self.level().as_str().into());
-        body.insert(
-            "required_level".into(),
-            self.required_level().as_str().into(),
-        );
-        if let Some(dependency) = self.dependency() {
-            body.insert("dependency".into(), dependency.into());
-        }
-        let held_off = serde_json::to_value(self.held_off()).unwrap_or_default();
-        body.insert("held_off".into(), held_off);
-    }
-}
-
-impl Problem for CircuitOpen {
-    fn kind(&self) -> Kind {
-        Kind::BreakerOpen
-    }
-
-    fn hint(&self) -> Option<Duration> {
-        Some(self.retry_after())
-    }
-
-    fn members(&self, body: &mut Map<String, Value>) {
-        body.insert("dependency".into(), self.dependency().into());
-        body.insert("state".into(), self.state().as_str().into());
-    }
-}
-
-impl Problem for CallTimedOut {
-    fn kind(&self) -> Kind {
-        Kind::TimedOut
-    }
-
-    fn members(&self, body: &mut Map<String, Value>) {
-        body.insert("dependency".into(), self.dependency().into());
-        let millis = u64::try_from(self.timeout().as_millis()).unwrap_or(u64::MAX);
-        body.insert("timeout_ms".into(), millis.into());
-    }
-}
