@@ -84,10 +84,11 @@
 //! completes, its result is classified and recorded; if the future is
 //! dropped first (a cancelled request, an outer timeout), the permit's drop
 //! records nothing and gives back its half-open trial slot. The futures are
-//! `pin-project-lite` enums (the inner call, or a ready refusal), with a
-//! call timeout's timer held inline: no boxing and no allocation per call
-//! on the admitted path. A refused request allocates only the `BoxError` it
-//! returns.
+//! `pin-project-lite` enums (the inner call, or a ready refusal): no boxing
+//! and no allocation per call on the admitted path, except the boxed timer
+//! of a dependency with a `call_timeout` (boxed so that requests without one
+//! carry a null pointer, not a whole `Sleep`). A refused request allocates
+//! only the `BoxError` it returns.
 //!
 //! # Timeouts
 //!

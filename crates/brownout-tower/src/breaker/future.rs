@@ -39,9 +39,9 @@ pin_project! {
             classifier: C,
             // The dependency's call timeout, if it has one.
             limit: Option<Duration>,
-            // Fires at the call timeout (with the `tokio` feature, in a runtime).
-            #[pin]
-            timer: Option<Sleep>,
+            // Fires at the call timeout (with the `tokio` feature, in a
+            // runtime); boxed, so that calls without one carry a null pointer.
+            timer: Option<Pin<Box<Sleep>>>,
         },
         Rejected {
             error: CircuitOpen,
@@ -66,7 +66,7 @@ impl<F, C> ResponseFuture<F, C> {
                 permit: Some(permit),
                 classifier,
                 limit,
-                timer: limit.and_then(timer::start),
+                timer: limit.and_then(timer::start).map(Box::pin),
             },
         }
     }
@@ -132,8 +132,8 @@ where
                     return Poll::Ready(finish(permit.take(), classifier, *limit, result));
                 }
                 let fired = timer
-                    .as_pin_mut()
-                    .is_some_and(|timer| timer.poll(cx).is_ready());
+                    .as_mut()
+                    .is_some_and(|timer| timer.as_mut().poll(cx).is_ready());
                 match *limit {
                     Some(limit) if fired => (permit.take(), limit),
                     _ => return Poll::Pending,

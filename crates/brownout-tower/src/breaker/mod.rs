@@ -40,7 +40,9 @@
 //! [`Outcome::Timeout`](brownout::Outcome::Timeout) and fails with
 //! [`CallTimedOut`](crate::error::CallTimedOut). Without a timer, a call
 //! that answers after the deadline is counted and answered the same way.
-//! Without a `call_timeout` the future carries no timer and reads no clock.
+//! Without a `call_timeout` the future carries no timer and reads no clock;
+//! with one, the timer is boxed (one allocation per request), so that the
+//! futures of every other dependency stay small.
 
 pub mod future;
 mod layer;
