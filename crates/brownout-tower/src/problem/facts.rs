@@ -54,3 +54,23 @@ pub(super) struct Facts<'a> {
 pub(super) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
+
+impl<'a> Facts<'a> {
+    /// The facts of a refusal about `dependency` alone, before the caller
+    /// adds what its kind shows.
+    pub(super) fn of_dependency(kind: Kind, dependency: &'a str) -> Self {
+        Facts {
+            feature: None,
+            dependency: Some(dependency),
+            other: None,
+            scalars: Scalars {
+                kind,
+                levels: None,
+                held_off: None,
+                state: None,
+                retry_after: None,
+                timeout: None,
+            },
+        }
+    }
+}

@@ -215,19 +215,10 @@ impl Problem for CircuitOpen {
     }
 
     fn facts(&self) -> Facts<'_> {
-        Facts {
-            feature: None,
-            dependency: Some(self.dependency()),
-            other: None,
-            scalars: Scalars {
-                kind: self.kind(),
-                levels: None,
-                held_off: None,
-                state: Some(self.state()),
-                retry_after: Some(retry_after_secs(self.retry_after())),
-                timeout: None,
-            },
-        }
+        let mut facts = Facts::of_dependency(self.kind(), self.dependency());
+        facts.scalars.state = Some(self.state());
+        facts.scalars.retry_after = Some(retry_after_secs(self.retry_after()));
+        facts
     }
 }
 
@@ -237,19 +228,9 @@ impl Problem for CallTimedOut {
     }
 
     fn facts(&self) -> Facts<'_> {
-        Facts {
-            feature: None,
-            dependency: Some(self.dependency()),
-            other: None,
-            scalars: Scalars {
-                kind: self.kind(),
-                levels: None,
-                held_off: None,
-                state: None,
-                retry_after: None,
-                timeout: Some(self.timeout()),
-            },
-        }
+        let mut facts = Facts::of_dependency(self.kind(), self.dependency());
+        facts.scalars.timeout = Some(self.timeout());
+        facts
     }
 }
 
