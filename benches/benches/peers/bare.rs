@@ -11,10 +11,6 @@ use criterion::Bencher;
 use super::support::{Fail, Peer, bare_service, block_on, request, two_threads, work};
 
 pub(crate) const PEER: Peer = Peer {
-    name: "bare",
-    closed_success,
-    open_rejection,
-    two_threads: threads,
     tower_layer: Some(tower_layer),
     closed_success_async: Some(awaited),
     open_rejection_async: Some(awaited),
@@ -24,6 +20,7 @@ pub(crate) const PEER: Peer = Peer {
     half_open_full_two_threads: Some(rejection_threads),
     gate: Some(atomic_load),
     gate_by_name: Some(atomic_load),
+    ..Peer::new("bare", closed_success, open_rejection, threads)
 };
 
 fn closed_success(b: &mut Bencher<'_>) {

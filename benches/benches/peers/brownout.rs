@@ -20,10 +20,6 @@ use super::support::{
 };
 
 pub(crate) const PEER: Peer = Peer {
-    name: "brownout",
-    closed_success,
-    open_rejection,
-    two_threads: threads,
     tower_layer: Some(tower_layer),
     closed_success_async: Some(closed_success_async),
     open_rejection_async: Some(open_rejection_async),
@@ -33,6 +29,7 @@ pub(crate) const PEER: Peer = Peer {
     half_open_full_two_threads: Some(half_open_full_threads),
     gate: Some(gate),
     gate_by_name: Some(gate_by_name),
+    ..Peer::new("brownout", closed_success, open_rejection, threads)
 };
 
 const REFERENCE: &str = include_str!("../../../examples/brownout.toml");

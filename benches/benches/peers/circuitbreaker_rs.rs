@@ -22,19 +22,11 @@ use criterion::Bencher;
 use super::support::{Fail, Peer, RECOVERY, THRESHOLD, block_on, fail, two_threads, work};
 
 pub(crate) const PEER: Peer = Peer {
-    name: "circuitbreaker-rs",
-    closed_success,
-    open_rejection,
-    two_threads: threads,
-    tower_layer: None,
     closed_success_async: Some(closed_success_async),
     open_rejection_async: Some(open_rejection_async),
     forced_open: Some(forced_open),
     forced_open_two_threads: Some(forced_open_threads),
-    half_open_full: None,
-    half_open_full_two_threads: None,
-    gate: None,
-    gate_by_name: None,
+    ..Peer::new("circuitbreaker-rs", closed_success, open_rejection, threads)
 };
 
 type Breaker = CircuitBreaker<DefaultPolicy, Fail>;

@@ -20,19 +20,9 @@ use criterion::Bencher;
 use super::support::{Fail, Peer, RECOVERY, THRESHOLD, block_on, fail, two_threads, work};
 
 pub(crate) const PEER: Peer = Peer {
-    name: "failsafe",
-    closed_success,
-    open_rejection,
-    two_threads: threads,
-    tower_layer: None,
     closed_success_async: Some(closed_success_async),
     open_rejection_async: Some(open_rejection_async),
-    forced_open: None,
-    forced_open_two_threads: None,
-    half_open_full: None,
-    half_open_full_two_threads: None,
-    gate: None,
-    gate_by_name: None,
+    ..Peer::new("failsafe", closed_success, open_rejection, threads)
 };
 
 type Breaker = StateMachine<ConsecutiveFailures<Constant>, ()>;

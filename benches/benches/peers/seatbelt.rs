@@ -32,19 +32,10 @@ use super::support::{
 };
 
 pub(crate) const PEER: Peer = Peer {
-    name: "seatbelt",
-    closed_success,
-    open_rejection,
-    two_threads: threads,
     tower_layer: Some(tower_layer),
     closed_success_async: Some(closed_success),
     open_rejection_async: Some(open_rejection),
-    forced_open: None,
-    forced_open_two_threads: None,
-    half_open_full: None,
-    half_open_full_two_threads: None,
-    gate: None,
-    gate_by_name: None,
+    ..Peer::new("seatbelt", closed_success, open_rejection, threads)
 };
 
 fn clock() -> Clock {

@@ -184,3 +184,30 @@ pub(crate) struct Peer {
     /// A feature check by name.
     pub(crate) gate_by_name: Option<Bench>,
 }
+
+impl Peer {
+    /// A library with the three rows every library has, and none of the
+    /// optional ones: each module adds what it ships with `..Peer::new(..)`.
+    pub(crate) const fn new(
+        name: &'static str,
+        closed_success: Bench,
+        open_rejection: Bench,
+        two_threads: Bench,
+    ) -> Peer {
+        Peer {
+            name,
+            closed_success,
+            open_rejection,
+            two_threads,
+            tower_layer: None,
+            closed_success_async: None,
+            open_rejection_async: None,
+            forced_open: None,
+            forced_open_two_threads: None,
+            half_open_full: None,
+            half_open_full_two_threads: None,
+            gate: None,
+            gate_by_name: None,
+        }
+    }
+}

@@ -28,19 +28,17 @@ use tower::Layer;
 use super::support::{Peer, RECOVERY, THRESHOLD, bare_service, block_on, request, two_threads};
 
 pub(crate) const PEER: Peer = Peer {
-    name: "tower-resilience-circuitbreaker",
-    closed_success,
-    open_rejection,
-    two_threads: threads,
     tower_layer: Some(closed_success),
     closed_success_async: Some(closed_success),
     open_rejection_async: Some(open_rejection),
     forced_open: Some(forced_open),
     forced_open_two_threads: Some(forced_open_threads),
-    half_open_full: None,
-    half_open_full_two_threads: None,
-    gate: None,
-    gate_by_name: None,
+    ..Peer::new(
+        "tower-resilience-circuitbreaker",
+        closed_success,
+        open_rejection,
+        threads,
+    )
 };
 
 fn layer() -> CircuitBreakerLayer {
