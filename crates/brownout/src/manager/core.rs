@@ -269,13 +269,8 @@ impl Core {
             }
             self.next_due
                 .store(due.map_or(u64::MAX, Nanos::as_u64), Ordering::Release);
-            self.telemetry.publish(
-                score,
-                level,
-                self.features
-                    .iter()
-                    .map(|f| f.enabled.load(Ordering::Relaxed)),
-            );
+            self.telemetry
+                .publish(score, level, self.features.iter().map(|f| f.is_on()));
             let announced = (before != level).then(|| {
                 let change = LevelChange {
                     from: before,

@@ -10,13 +10,15 @@ use crate::breaker::Breaker;
 use crate::level::Level;
 use crate::name::DependencyName;
 use crate::state::BreakerState;
-use crate::sync::{AtomicBool, AtomicU32, Ordering};
+use crate::sync::{AtomicU32, Ordering};
 use crate::telemetry::ShedTelemetry;
 
 /// `FeatureSlot::held` when the feature is on.
 const ON: u32 = 0;
 /// `FeatureSlot::held` low byte: the level holds it off.
 const BY_LEVEL: u32 = 1;
+/// The part of `FeatureSlot::held` below the level.
+const CODE_MASK: u32 = 0x00FF_FFFF;
 /// `FeatureSlot::held` low byte from here on: the `requires[code - 2]` dependency holds it off.
 const BY_DEPENDENCY: u32 = 2;
 
@@ -29,9 +31,10 @@ pub(crate) struct FeatureSlot {
     dependencies: Arc<[Breaker]>,
     /// Indexes into `dependencies` of those whose breaker must not be open.
     requires: Box<[usize]>,
-    pub(crate) enabled: AtomicBool,
-    /// What holds the feature off: the level in the top byte, and in the
-    /// low 24 bits `ON`, `BY_LEVEL`, or `BY_DEPENDENCY + i` for `requires[i]`.
+    /// Whether the feature is on, and if not what holds it off: the level
+    /// in the top byte, and in the low 24 bits `ON`, `BY_LEVEL`, or
+    /// `BY_DEPENDENCY + i` for `requires[i]`. One word, so the flag and its
+    /// reason are always published together.
     held: AtomicU32,
     shed: ShedTelemetry,
 }
@@ -49,7 +52,6 @@ impl FeatureSlot {
             min_level,
             dependencies,
             requires,
-            enabled: AtomicBool::new(false),
             held: AtomicU32::new(ON),
         }
     }
@@ -70,15 +72,20 @@ impl FeatureSlot {
         };
         self.held
             .store((u32::from(level.as_u8()) << 24) | code, Ordering::Release);
-        self.enabled.store(code == ON, Ordering::Release);
         code == ON
+    }
+
+    /// Whether the feature is on, as last published: one load.
+    #[inline]
+    pub(crate) fn is_on(&self) -> bool {
+        self.held.load(Ordering::Relaxed) & CODE_MASK == ON
     }
 
     /// What holds the feature off, as last published.
     pub(crate) fn held_off(&self) -> Option<HeldOff> {
         let held = self.held.load(Ordering::Acquire);
         let level = Level::from_u8((held >> 24) as u8).unwrap_or(Level::Emergency);
-        match held & 0x00FF_FFFF {
+        match held & CODE_MASK {
             ON => None,
             BY_LEVEL => Some(HeldOff::Level {
                 level,
@@ -219,7 +226,7 @@ impl FeatureGate {
     #[inline]
     #[must_use]
     pub fn is_enabled(&self) -> bool {
-        self.slot.enabled.load(Ordering::Relaxed)
+        self.slot.is_on()
     }
 
     /// The feature's name.

@@ -194,9 +194,7 @@ impl DegradationManager {
     pub fn is_enabled(&self, feature: &str) -> bool {
         self.core.refresh_if_due();
         match self.core.index.get(feature) {
-            Some(&i) => self.core.features[i]
-                .enabled
-                .load(crate::sync::Ordering::Relaxed),
+            Some(&i) => self.core.features[i].is_on(),
             None => {
                 self.core.warn_unknown(feature);
                 false
@@ -225,7 +223,7 @@ impl DegradationManager {
         self.core
             .features
             .iter()
-            .filter(|f| f.enabled.load(crate::sync::Ordering::Relaxed))
+            .filter(|f| f.is_on())
             .map(|f| &*f.name)
             .collect()
     }

@@ -10,7 +10,6 @@ use crate::breaker::BreakerSnapshot;
 use crate::change::ChangeCause;
 use crate::level::Level;
 use crate::serde_millis;
-use crate::sync::Ordering;
 
 /// Everything the manager knows, at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -126,7 +125,7 @@ impl Snapshot {
                     .map(|f| FeatureSnapshot {
                         name: f.name.to_string(),
                         min_level: f.min_level,
-                        enabled: f.enabled.load(Ordering::Relaxed),
+                        enabled: f.is_on(),
                         held_off: f.held_off(),
                     })
                     .collect(),
