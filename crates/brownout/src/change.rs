@@ -49,6 +49,9 @@ pub enum ChangeCause {
     Deadline,
     /// An explicit [`refresh`](crate::DegradationManager::refresh).
     Refresh,
+    /// A [reload](crate::DegradationManager::reconfigure) changed weights,
+    /// thresholds, caps or dependencies.
+    Reconfigured,
 }
 
 impl fmt::Display for ChangeCause {
@@ -63,6 +66,7 @@ impl fmt::Display for ChangeCause {
             ChangeCause::Override => f.write_str("override"),
             ChangeCause::Deadline => f.write_str("deadline"),
             ChangeCause::Refresh => f.write_str("refresh"),
+            ChangeCause::Reconfigured => f.write_str("reconfigured"),
         }
     }
 }

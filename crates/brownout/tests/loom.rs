@@ -242,3 +242,53 @@ fn a_late_closed_success_races_a_half_open_trial() {
         assert_eq!(b.state(), BreakerState::Open);
     });
 }
+
+/// A reload raising the trial limit races a trial taking a slot and a
+/// second caller asking for one: never more trials than the limit in
+/// force allows, and no slot leaks.
+#[test]
+fn a_reload_racing_half_open_admission_never_over_admits() {
+    const BEFORE: &str = r#"
+        [dependencies.db]
+        weight = 1
+        failure_threshold = 1
+        recovery_timeout = "10s"
+        half_open_max_calls = 1
+    "#;
+    let after = BEFORE.replace("half_open_max_calls = 1", "half_open_max_calls = 2");
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(move || {
+        let clock = ManualClock::new();
+        let manager = brownout::DegradationManager::builder()
+            .clock(clock.clone())
+            .config(brownout::Config::from_toml_str(BEFORE).unwrap())
+            .build()
+            .unwrap();
+        let b = manager.breaker("db").unwrap();
+        b.try_acquire().unwrap().failure();
+        clock.advance(Duration::from_secs(10));
+        b.try_acquire().unwrap().ignore();
+        assert_eq!(b.state(), BreakerState::HalfOpen);
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let reload = {
+            let (manager, after) = (manager.clone(), after.clone());
+            thread::spawn(move || {
+                manager
+                    .reconfigure(brownout::Config::from_toml_str(&after).unwrap())
+                    .unwrap();
+            })
+        };
+        let caller = {
+            let (b, in_flight) = (b.clone(), Arc::clone(&in_flight));
+            thread::spawn(move || contend(&b, &in_flight, 2))
+        };
+        let admitted = contend(&b, &in_flight, 2);
+        let other = caller.join().unwrap();
+        reload.join().unwrap();
+        assert!(admitted || other, "one of them must get a free slot");
+        assert_eq!(b.state(), BreakerState::HalfOpen);
+        assert_eq!(b.snapshot().trials_in_flight, 0);
+        assert_limit_free(&b, 2);
+    });
+}

@@ -172,7 +172,7 @@ where
                 self.inner.call(request),
                 permit,
                 self.classifier.clone(),
-                self.breaker.config().call_timeout,
+                self.breaker.call_timeout(),
             ),
             Err(rejected) => ResponseFuture::rejected(CircuitOpen::new(rejected)),
         }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use brownout::{Breaker, DegradationManager, FeatureGate, HeldOff, Level};
+use brownout::{DegradationManager, FeatureGate, HeldOff, Level};
 
 use super::DEFAULT_RETRY_AFTER;
 use crate::error::Shed;
@@ -144,11 +144,7 @@ impl Admission {
                 let why = HeldOff::Level {
                     level,
                     required: *min,
-                    retry_after: self
-                        .manager
-                        .breakers()
-                        .filter_map(Breaker::retry_after)
-                        .min(),
+                    retry_after: self.manager.retry_after(),
                 };
                 Err(Shed::new(None, level, *min, why, self.retry_after))
             }

@@ -144,7 +144,7 @@ where
                     else {
                         return Poll::Pending; // matched `Start` just above
                     };
-                    let limit = shared.config.call_timeout;
+                    let limit = shared.call_timeout();
                     this.state.set(State::Running {
                         call: Timed::new(f(), limit),
                         permit: Some(permit),

@@ -113,10 +113,35 @@ impl Breaker {
         self.shared.state()
     }
 
-    /// The settings this breaker was built with.
+    /// The settings in force (those it was built with, or the latest a
+    /// [reload](crate::DegradationManager::reconfigure) gave it).
     #[must_use]
-    pub fn config(&self) -> &BreakerConfig {
-        &self.shared.config
+    pub fn config(&self) -> BreakerConfig {
+        self.shared.config()
+    }
+
+    /// The `call_timeout` in force, if any (one atomic load: adapters read
+    /// it per call, so a reload applies to the next call).
+    #[inline]
+    #[must_use]
+    pub fn call_timeout(&self) -> Option<Duration> {
+        self.shared.call_timeout()
+    }
+
+    /// Applies new settings (validated by the manager) from the next decision.
+    pub(crate) fn retune(&self, config: BreakerConfig) {
+        self.shared.retune(config);
+    }
+
+    /// Stops reporting transitions to the manager that dropped this dependency.
+    pub(crate) fn detach(&self) {
+        self.shared.detach();
+    }
+
+    /// Whether `self` and `other` are handles to the same breaker.
+    #[must_use]
+    pub fn same_as(&self, other: &Breaker) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
     }
 
     /// Time until this breaker lets a trial call through: while open, the

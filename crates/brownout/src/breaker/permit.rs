@@ -127,7 +127,7 @@ impl<'a> Permit<'a> {
         self.record(Outcome::Timeout);
         TimedOut::new(
             shared.name.clone(),
-            shared.config.call_timeout.unwrap_or_default(),
+            shared.call_timeout().unwrap_or_default(),
         )
     }
 

@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::core::Core;
+use crate::breaker::Breaker;
 use crate::clock::Nanos;
 use crate::state::BreakerState;
 
@@ -65,8 +66,7 @@ enum Due {
     Never,
 }
 
-fn due(core: &Core, index: usize, now: Nanos) -> Due {
-    let breaker = &core.dependencies[index].breaker;
+fn due(breaker: &Breaker, now: Nanos) -> Due {
     match breaker.state() {
         BreakerState::HalfOpen => Due::Now,
         BreakerState::Open => match breaker.open_until() {
@@ -79,34 +79,40 @@ fn due(core: &Core, index: usize, now: Nanos) -> Due {
 
 async fn drive(core: Arc<Core>, stop: Arc<Notify>) {
     let mut probes = JoinSet::new();
-    let mut running: HashMap<tokio::task::Id, usize> = HashMap::new();
-    // A dependency whose last probe found no free trial slot waits for the
+    // Keyed by breaker, not by position: a reload may add or remove dependencies.
+    let mut running: HashMap<tokio::task::Id, Breaker> = HashMap::new();
+    // Dependencies whose last probe found no free trial slot wait for the
     // next wake-up instead of spinning.
-    let mut stalled = vec![false; core.dependencies.len()];
+    let mut stalled: Vec<Breaker> = Vec::new();
     loop {
         core.refresh_if_due();
-        for dependency in &core.dependencies {
+        let topology = core.topology_full();
+        for dependency in &topology.dependencies {
             dependency.breaker.flush_metrics();
         }
         let now = core.clock.now();
         let mut wake_at = core.next_due();
-        for (index, dependency) in core.dependencies.iter().enumerate() {
+        for dependency in &topology.dependencies {
             let Some(probe) = dependency.probe.clone() else {
                 continue;
             };
-            if stalled[index] || running.values().any(|&i| i == index) {
+            let breaker = &dependency.breaker;
+            let busy = |b: &Breaker| b.same_as(breaker);
+            if stalled.iter().any(busy) || running.values().any(busy) {
                 continue;
             }
-            match due(&core, index, now) {
+            match due(breaker, now) {
                 Due::Now => {
-                    let breaker = dependency.breaker.clone();
-                    let handle = probes.spawn(async move { probe.run_trials(&breaker).await });
-                    running.insert(handle.id(), index);
+                    let breaker = breaker.clone();
+                    let trial = breaker.clone();
+                    let handle = probes.spawn(async move { probe.run_trials(&trial).await });
+                    running.insert(handle.id(), breaker);
                 }
                 Due::At(at) => wake_at = Some(wake_at.map_or(at, |w| w.min(at))),
                 Due::Never => {}
             }
         }
+        drop(topology);
         let sleep = wake_at.map_or(MAX_IDLE, |at| at.saturating_since(now).min(MAX_IDLE));
         tokio::select! {
             biased;
@@ -121,12 +127,14 @@ async fn drive(core: Arc<Core>, stop: Arc<Notify>) {
                     // recorded the failure while unwinding).
                     Err(error) => (error.id(), true),
                 };
-                if let Some(index) = running.remove(&id) {
-                    stalled[index] = !ran;
+                if let Some(breaker) = running.remove(&id)
+                    && !ran
+                {
+                    stalled.push(breaker);
                 }
             }
-            () = core.wake.notified() => stalled.fill(false),
-            () = tokio::time::sleep(sleep) => stalled.fill(false),
+            () = core.wake.notified() => stalled.clear(),
+            () = tokio::time::sleep(sleep) => stalled.clear(),
         }
     }
 }

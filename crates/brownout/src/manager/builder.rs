@@ -5,9 +5,8 @@ use std::sync::{Arc, Weak};
 
 use super::DegradationManager;
 use super::control::OverrideChange;
-use super::core::{Core, Dependency};
-use super::features::FeatureSlot;
-use crate::breaker::Breaker;
+use super::core::Core;
+use super::topology::{Sources, Topology};
 use crate::change::ChangeCause;
 use crate::clock::{Clock, ClockSource};
 use crate::config::{Config, DependencyConfig, FeatureConfig, LevelsConfig};
@@ -141,7 +140,7 @@ impl ManagerBuilder {
         merge(&mut config.features, self.features, "features")?;
         config.validate()?;
         #[cfg(feature = "tokio")]
-        let mut probes = self.probes;
+        let probes = self.probes;
         #[cfg(feature = "tokio")]
         if let Some((name, _)) = probes
             .iter()
@@ -155,63 +154,18 @@ impl ManagerBuilder {
         let clock = self.clock;
         let core = Arc::new_cyclic(|weak: &Weak<Core>| {
             let listener: Weak<dyn TransitionListener> = weak.clone();
-            // Validated above: building the breakers cannot fail.
-            let breakers: Arc<[Breaker]> = config
-                .dependencies
-                .iter()
-                .map(|(name, dep)| {
-                    Breaker::from_valid(
-                        name,
-                        dep.breaker.clone(),
-                        clock.clone(),
-                        Some(listener.clone()),
-                    )
-                })
-                .collect();
-            let dependencies = config
-                .dependencies
-                .iter()
-                .zip(breakers.iter())
-                .map(|((name, dep), breaker)| {
-                    #[cfg(not(feature = "tokio"))]
-                    let _ = name;
-                    #[allow(unused_mut)]
-                    let mut dependency =
-                        Dependency::new(breaker.clone(), dep.weight, dep.max_level_when_open);
+            let rebuilt = Topology::build(
+                config,
+                Sources {
+                    clock: &clock,
+                    listener,
+                    previous: None,
+                    retired: &[],
                     #[cfg(feature = "tokio")]
-                    {
-                        dependency.probe = probes
-                            .iter()
-                            .position(|(probed, _)| probed == name)
-                            .map(|i| probes.swap_remove(i).1)
-                            .map(|probe| {
-                                probe.with_timeout(
-                                    dep.probe_timeout
-                                        .unwrap_or(crate::config::DEFAULT_PROBE_TIMEOUT),
-                                )
-                            });
-                    }
-                    dependency
-                })
-                .collect();
-            let features = config
-                .features
-                .iter()
-                .map(|(name, f)| {
-                    let requires = f
-                        .requires
-                        .iter()
-                        .filter_map(|r| config.dependencies.keys().position(|d| d == r))
-                        .collect();
-                    Arc::new(FeatureSlot::new(
-                        name,
-                        f.min_level,
-                        Arc::clone(&breakers),
-                        requires,
-                    ))
-                })
-                .collect();
-            Core::new(dependencies, features, config.levels.clone(), clock.clone())
+                    probes,
+                },
+            );
+            Core::new(rebuilt.topology, clock.clone())
         });
         core.recompute(OverrideChange::Keep, ChangeCause::Initial);
         Ok(DegradationManager::from_core(core))

@@ -1,56 +1,26 @@
 //! The manager's shared state and the recomputation run on every transition.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::BuildHasher;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use super::changes::Changes;
 use super::control::{Controller, Override, OverrideChange};
 use super::features::FeatureSlot;
-use crate::breaker::Breaker;
+use super::topology::{Sources, Topology};
 use crate::change::{ChangeCause, LevelChange};
 use crate::clock::{ClockSource, Nanos};
-use crate::config::LevelsConfig;
+use crate::config::Config;
 use crate::health::Health;
 use crate::level::Level;
 use crate::name::DependencyName;
-use crate::sync::{AtomicU8, AtomicU64, Mutex, Ordering};
-use crate::telemetry::ManagerTelemetry;
+use crate::sync::{AtomicU8, AtomicU64, Mutex, Ordering, Swap};
 use crate::transition::Transition;
 use crate::transition::TransitionListener;
 
 /// The most unknown feature names remembered for warn-once (as 8-byte hashes,
 /// so the memory is bounded however long the names are).
 const WARNED_CAPACITY: usize = 1024;
-
-/// One weighted dependency.
-#[derive(Debug)]
-pub(crate) struct Dependency {
-    pub(crate) breaker: Breaker,
-    /// The configured weight, as reported.
-    pub(crate) weight: f64,
-    /// `weight` scaled by the power of two that brings the largest weight
-    /// to at most 1: the score is summed over shares, so no valid weights can
-    /// overflow it, and scaling by a power of two is exact.
-    share: f64,
-    pub(crate) max_level_when_open: Option<Level>,
-    /// The health check run as this dependency's half-open trial.
-    #[cfg(feature = "tokio")]
-    pub(crate) probe: Option<super::probe::Probe>,
-}
-
-impl Dependency {
-    pub(crate) fn new(breaker: Breaker, weight: f64, max_level_when_open: Option<Level>) -> Self {
-        Dependency {
-            breaker,
-            weight,
-            share: 1.0,
-            max_level_when_open,
-            #[cfg(feature = "tokio")]
-            probe: None,
-        }
-    }
-}
 
 /// A level change to announce, with its place in the listeners' queue.
 type Announced = (LevelChange, Option<super::changes::Ticket>);
@@ -66,10 +36,12 @@ struct Control {
 /// Everything a manager's clones share.
 #[derive(Debug)]
 pub(crate) struct Core {
-    pub(crate) dependencies: Vec<Dependency>,
-    pub(crate) features: Vec<Arc<FeatureSlot>>,
-    pub(crate) index: HashMap<Box<str>, usize, foldhash::fast::FixedState>,
-    pub(crate) levels: LevelsConfig,
+    /// Replaced whole by a reload, under the control lock.
+    topology: Swap<Topology>,
+    /// Slots of features reloads removed, while a gate still holds them.
+    retired: Mutex<Vec<Weak<FeatureSlot>>>,
+    /// Serialises reloads.
+    reloading: Mutex<()>,
     pub(crate) clock: ClockSource,
     /// `f64` bits of the health score.
     score: AtomicU64,
@@ -80,35 +52,13 @@ pub(crate) struct Core {
     control: Mutex<Control>,
     warned: Mutex<HashSet<u64>>,
     pub(crate) changes: Arc<Changes>,
-    telemetry: ManagerTelemetry,
     /// Wakes the background task when something it schedules around changed.
     #[cfg(feature = "tokio")]
     pub(crate) wake: tokio::sync::Notify,
 }
 
 impl Core {
-    pub(crate) fn new(
-        mut dependencies: Vec<Dependency>,
-        features: Vec<Arc<FeatureSlot>>,
-        levels: LevelsConfig,
-        clock: ClockSource,
-    ) -> Core {
-        let heaviest = dependencies.iter().map(|d| d.weight).fold(0.0, f64::max);
-        let scale = if heaviest > 1.0 {
-            // heaviest <= f64::MAX < 2^1024: the exponent fits in an i32.
-            0.5_f64.powi(heaviest.log2().ceil() as i32)
-        } else {
-            1.0
-        };
-        for dependency in &mut dependencies {
-            dependency.share = dependency.weight * scale;
-        }
-        let index = features
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.name.clone(), i))
-            .collect();
-        let telemetry = ManagerTelemetry::new(features.iter().map(|f| &*f.name));
+    pub(crate) fn new(topology: Topology, clock: ClockSource) -> Core {
         let initial = LevelChange {
             from: Level::Optimal,
             to: Level::Optimal,
@@ -117,14 +67,13 @@ impl Core {
             at: clock.now(),
         };
         Core {
-            dependencies,
-            features,
-            index,
             control: Mutex::new(Control {
-                controller: Controller::new(100.0, Level::Optimal, &levels),
+                controller: Controller::new(100.0, Level::Optimal, &topology.config.levels),
                 last_change: initial.clone(),
             }),
-            levels,
+            topology: Swap::new(topology),
+            retired: Mutex::default(),
+            reloading: Mutex::new(()),
             clock,
             score: AtomicU64::new(100f64.to_bits()),
             level: AtomicU8::new(Level::Optimal.as_u8()),
@@ -132,10 +81,21 @@ impl Core {
             next_due: AtomicU64::new(u64::MAX),
             warned: Mutex::default(),
             changes: Changes::new(initial),
-            telemetry,
             #[cfg(feature = "tokio")]
             wake: tokio::sync::Notify::new(),
         }
+    }
+
+    /// The dependencies, features and thresholds in force, for a short read.
+    #[inline]
+    pub(crate) fn topology(&self) -> impl std::ops::Deref<Target = Arc<Topology>> + '_ {
+        self.topology.load()
+    }
+
+    /// The dependencies, features and thresholds in force, to keep across awaits.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn topology_full(&self) -> Arc<Topology> {
+        self.topology.load_full()
     }
 
     pub(crate) fn score(&self) -> f64 {
@@ -173,7 +133,7 @@ impl Core {
     /// One request shed by a level gate.
     #[inline]
     pub(crate) fn record_level_shed(&self, min_level: Level) {
-        self.telemetry.level_shed(min_level);
+        self.topology.load().telemetry.level_shed(min_level);
     }
 
     /// Recomputes if a hold or an override is due: one load when nothing is pending.
@@ -186,15 +146,15 @@ impl Core {
     }
 
     /// Score and cap from the breakers' live states.
-    fn score_and_cap(&self) -> (f64, Level) {
-        let mut total = 0.0;
+    fn score_and_cap(topology: &Topology) -> (f64, Level) {
+        let mut total = 0.0_f64;
         let mut available = 0.0;
         let mut cap = Level::Optimal;
-        for dep in &self.dependencies {
+        for dep in &topology.dependencies {
             let state = dep.breaker.state();
             let availability = match state.health() {
                 Health::Pass => 1.0,
-                Health::Warn => self.levels.half_open_credit,
+                Health::Warn => topology.config.levels.half_open_credit,
                 Health::Fail => 0.0,
             };
             total += dep.share;
@@ -239,56 +199,129 @@ impl Core {
     }
 
     /// Recomputes score, level and gates from live breaker states and
-    /// publishes them; `change` sets or clears the override first. A level
-    /// change is queued for listeners (under the lock, so changes queue in
-    /// order) and returned, to be announced once the lock is released.
-    /// Returns the published score and effective level too.
+    /// publishes them (see [`Core::publish_locked`]).
     fn publish(
         &self,
         change: OverrideChange,
         cause: ChangeCause,
     ) -> ((f64, Level), Option<Announced>) {
-        let (published, announced) = {
+        let published = {
             let mut control = self.control.lock();
-            let before = control.controller.effective();
-            match change {
-                OverrideChange::Keep => {}
-                OverrideChange::Set(o) => control.controller.set_override(Some(o)),
-                OverrideChange::Clear => control.controller.set_override(None),
-            }
-            let now = self.clock.now();
-            let (score, cap) = self.score_and_cap();
-            let due = control.controller.update(score, cap, &self.levels, now);
-            let level = control.controller.effective();
-            self.score.store(score.to_bits(), Ordering::Release);
-            self.computed
-                .store(control.controller.computed().as_u8(), Ordering::Release);
-            self.level.store(level.as_u8(), Ordering::Release);
-            for feature in &self.features {
-                feature.publish(level);
-            }
-            self.next_due
-                .store(due.map_or(u64::MAX, Nanos::as_u64), Ordering::Release);
-            self.telemetry
-                .publish(score, level, self.features.iter().map(|f| f.is_on()));
-            let announced = (before != level).then(|| {
-                let change = LevelChange {
-                    from: before,
-                    to: level,
-                    score,
-                    cause,
-                    at: now,
-                };
-                // Queued under the control lock, so changes queue in order.
-                let ticket = self.changes.push(&change);
-                control.last_change = change.clone();
-                (change, ticket)
-            });
-            ((score, level), announced)
+            self.publish_locked(&mut control, change, cause)
         };
         #[cfg(feature = "tokio")]
         self.wake.notify_one();
-        (published, announced)
+        published
+    }
+
+    /// Recomputes score, level and gates from live breaker states and
+    /// publishes them; `change` sets or clears the override first. A level
+    /// change is queued for listeners (under the lock, so changes queue in
+    /// order) and returned, to be announced once the lock is released.
+    /// Returns the published score and effective level too.
+    fn publish_locked(
+        &self,
+        control: &mut Control,
+        change: OverrideChange,
+        cause: ChangeCause,
+    ) -> ((f64, Level), Option<Announced>) {
+        let topology = self.topology.load();
+        let before = control.controller.effective();
+        match change {
+            OverrideChange::Keep => {}
+            OverrideChange::Set(o) => control.controller.set_override(Some(o)),
+            OverrideChange::Clear => control.controller.set_override(None),
+        }
+        let now = self.clock.now();
+        let (score, cap) = Self::score_and_cap(&topology);
+        let due = control
+            .controller
+            .update(score, cap, &topology.config.levels, now);
+        let level = control.controller.effective();
+        self.score.store(score.to_bits(), Ordering::Release);
+        self.computed
+            .store(control.controller.computed().as_u8(), Ordering::Release);
+        self.level.store(level.as_u8(), Ordering::Release);
+        for feature in &topology.features {
+            feature.publish(level);
+        }
+        self.next_due
+            .store(due.map_or(u64::MAX, Nanos::as_u64), Ordering::Release);
+        topology
+            .telemetry
+            .publish(score, level, topology.features.iter().map(|f| f.is_on()));
+        let announced = (before != level).then(|| {
+            let change = LevelChange {
+                from: before,
+                to: level,
+                score,
+                cause,
+                at: now,
+            };
+            // Queued under the control lock, so changes queue in order.
+            let ticket = self.changes.push(&change);
+            control.last_change = change.clone();
+            (change, ticket)
+        });
+        ((score, level), announced)
+    }
+
+    /// Applies a validated configuration: see
+    /// [`DegradationManager::reconfigure`](super::DegradationManager::reconfigure).
+    pub(crate) fn reconfigure(self: &Arc<Self>, config: Config) {
+        let _reloading = self.reloading.lock();
+        let previous = self.topology.load_full();
+        let retired = self.retired.lock().clone();
+        let weak: Weak<Core> = Arc::downgrade(self);
+        let rebuilt = Topology::build(
+            config,
+            Sources {
+                clock: &self.clock,
+                listener: weak,
+                previous: Some(&previous),
+                retired: &retired,
+                #[cfg(feature = "tokio")]
+                probes: Vec::new(),
+            },
+        );
+        // Outside the control lock: a retune may close a half-open breaker,
+        // and its transition recomputes (with the topology still in force).
+        for (breaker, settings) in rebuilt.retune {
+            breaker.retune(settings);
+        }
+        let (_, announced) = {
+            let mut control = self.control.lock();
+            for (slot, definition) in rebuilt.redefine {
+                slot.define(definition);
+            }
+            self.topology.store(Arc::new(rebuilt.topology));
+            for slot in &rebuilt.removed_features {
+                slot.retire();
+            }
+            // The removed features' gauges read "off" from now on.
+            previous.telemetry.publish(
+                self.score(),
+                self.level(),
+                previous.features.iter().map(|f| f.is_on()),
+            );
+            self.publish_locked(
+                &mut control,
+                OverrideChange::Keep,
+                ChangeCause::Reconfigured,
+            )
+        };
+        for breaker in &rebuilt.removed_breakers {
+            breaker.detach();
+        }
+        {
+            let mut retired_slots = self.retired.lock();
+            retired_slots.retain(|slot| slot.strong_count() > 0);
+            retired_slots.extend(rebuilt.removed_features.iter().map(Arc::downgrade));
+        }
+        drop(rebuilt.removed_features);
+        #[cfg(feature = "tokio")]
+        self.wake.notify_one();
+        self.announce(announced);
     }
 
     /// Warns once per unknown name. The names are remembered as hashes, at
@@ -308,6 +341,11 @@ impl Core {
 
 impl TransitionListener for Core {
     fn on_transition(&self, dependency: &DependencyName, transition: Transition) {
+        if self.topology.load().dependency(dependency).is_none() {
+            // A dependency a reload just removed: it no longer counts.
+            crate::events::breaker_transition(dependency, transition, None);
+            return;
+        }
         let cause = ChangeCause::Breaker {
             dependency: dependency.clone(),
             from: transition.from,

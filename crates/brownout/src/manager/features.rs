@@ -10,7 +10,7 @@ use crate::breaker::Breaker;
 use crate::level::Level;
 use crate::name::DependencyName;
 use crate::state::BreakerState;
-use crate::sync::{AtomicU32, Ordering};
+use crate::sync::{AtomicU32, Ordering, Swap};
 use crate::telemetry::ShedTelemetry;
 
 /// `FeatureSlot::held` when the feature is on.
@@ -19,55 +19,85 @@ const ON: u32 = 0;
 const BY_LEVEL: u32 = 1;
 /// The part of `FeatureSlot::held` below the level.
 const CODE_MASK: u32 = 0x00FF_FFFF;
-/// `FeatureSlot::held` low byte from here on: the `requires[code - 2]` dependency holds it off.
+/// `FeatureSlot::held` low bits: a reload removed the feature.
+const REMOVED: u32 = CODE_MASK;
+/// `FeatureSlot::held` low bits from here on: the `requires[code - 2]`
+/// dependency holds it off.
 const BY_DEPENDENCY: u32 = 2;
 
-/// One feature's definition and its published on/off flag.
+/// What a feature needs, as the current configuration says.
+#[derive(Debug)]
+pub(crate) struct Definition {
+    pub(crate) min_level: Level,
+    /// Every dependency of the manager, in name order.
+    pub(crate) dependencies: Arc<[Breaker]>,
+    /// The breakers that must not be open.
+    pub(crate) requires: Box<[Breaker]>,
+}
+
+/// One feature's definition and its published on/off flag. A reload keeps
+/// the slot of a feature it keeps (so gates handed out earlier follow the
+/// new definition) and retires the slot of a feature it removes.
 #[derive(Debug)]
 pub(crate) struct FeatureSlot {
     pub(crate) name: Box<str>,
-    pub(crate) min_level: Level,
-    /// Every dependency of the manager, in name order.
-    dependencies: Arc<[Breaker]>,
-    /// Indexes into `dependencies` of those whose breaker must not be open.
-    requires: Box<[usize]>,
     /// Whether the feature is on, and if not what holds it off: the level
-    /// in the top byte, and in the low 24 bits `ON`, `BY_LEVEL`, or
-    /// `BY_DEPENDENCY + i` for `requires[i]`. One word, so the flag and its
-    /// reason are always published together.
+    /// in the top byte, and in the low 24 bits `ON`, `BY_LEVEL`, `REMOVED`,
+    /// or `BY_DEPENDENCY + i` for `requires[i]`. One word, so the flag and
+    /// its reason are always published together.
     held: AtomicU32,
+    /// Replaced only under the manager's control lock, by a reload; read
+    /// without a lock.
+    definition: Swap<Definition>,
     shed: ShedTelemetry,
 }
 
 impl FeatureSlot {
-    pub(crate) fn new(
-        name: &str,
-        min_level: Level,
-        dependencies: Arc<[Breaker]>,
-        requires: Box<[usize]>,
-    ) -> Self {
+    pub(crate) fn new(name: &str, definition: Definition) -> Self {
         FeatureSlot {
             shed: ShedTelemetry::feature(name),
             name: name.into(),
-            min_level,
-            dependencies,
-            requires,
             held: AtomicU32::new(ON),
+            definition: Swap::new(definition),
         }
+    }
+
+    /// The lowest level at which the feature is on.
+    pub(crate) fn min_level(&self) -> Level {
+        self.definition.load().min_level
+    }
+
+    /// Replaces what the feature needs (a reload); the next
+    /// [`publish`](Self::publish) decides with it.
+    pub(crate) fn define(&self, definition: Definition) {
+        self.definition.store(Arc::new(definition));
+    }
+
+    /// Switches a feature a reload removed off for good.
+    pub(crate) fn retire(&self) {
+        let definition = self.definition.load_full();
+        self.definition.store(Arc::new(Definition {
+            min_level: definition.min_level,
+            dependencies: Arc::clone(&definition.dependencies),
+            requires: Box::default(),
+        }));
+        let level = self.held.load(Ordering::Acquire) & !CODE_MASK;
+        self.held.store(level | REMOVED, Ordering::Release);
     }
 
     /// Decides the feature at `level` from the live breaker states and
     /// publishes the answer; returns whether it is on. Called under the
     /// manager's control lock.
     pub(crate) fn publish(&self, level: Level) -> bool {
-        let blocking = self
+        let definition = self.definition.load();
+        let blocking = definition
             .requires
             .iter()
-            .position(|&i| self.dependencies[i].state().is_open());
+            .position(|breaker| breaker.state().is_open());
         let code = match blocking {
-            // The index is bounded by the dependency count, far below 2^24.
-            Some(i) => BY_DEPENDENCY + i as u32,
-            None if level < self.min_level => BY_LEVEL,
+            // At most one per dependency of the manager: far below `REMOVED`.
+            Some(i) => BY_DEPENDENCY.saturating_add(i as u32).min(REMOVED - 1),
+            None if level < definition.min_level => BY_LEVEL,
             None => ON,
         };
         self.held
@@ -85,28 +115,35 @@ impl FeatureSlot {
     pub(crate) fn held_off(&self) -> Option<HeldOff> {
         let held = self.held.load(Ordering::Acquire);
         let level = Level::from_u8((held >> 24) as u8).unwrap_or(Level::Emergency);
+        let definition = self.definition.load();
         match held & CODE_MASK {
             ON => None,
+            REMOVED => Some(HeldOff::Removed),
             BY_LEVEL => Some(HeldOff::Level {
                 level,
-                required: self.min_level,
-                retry_after: earliest_trial(&self.dependencies),
+                required: definition.min_level,
+                retry_after: earliest_trial(&definition.dependencies),
             }),
-            code => {
-                let index = self.requires[(code - BY_DEPENDENCY) as usize];
-                let breaker = &self.dependencies[index];
-                Some(HeldOff::Dependency {
+            code => match definition.requires.get((code - BY_DEPENDENCY) as usize) {
+                Some(breaker) => Some(HeldOff::Dependency {
                     dependency: breaker.dependency_name().clone(),
                     state: breaker.state(),
                     retry_after: breaker.retry_after(),
-                })
-            }
+                }),
+                // A reload changed `requires` since this was published; the
+                // publication it made follows at once.
+                None => Some(HeldOff::Level {
+                    level,
+                    required: definition.min_level,
+                    retry_after: earliest_trial(&definition.dependencies),
+                }),
+            },
         }
     }
 }
 
 /// The soonest time any open breaker allows a trial, if one is open.
-fn earliest_trial(dependencies: &[Breaker]) -> Option<Duration> {
+pub(crate) fn earliest_trial(dependencies: &[Breaker]) -> Option<Duration> {
     dependencies.iter().filter_map(Breaker::retry_after).min()
 }
 
@@ -168,6 +205,9 @@ pub enum HeldOff {
         )]
         retry_after: Option<Duration>,
     },
+    /// A [reload](crate::DegradationManager::reconfigure) removed the
+    /// feature: a gate resolved before it answers `false` from then on.
+    Removed,
 }
 
 impl HeldOff {
@@ -178,6 +218,7 @@ impl HeldOff {
             HeldOff::Level { retry_after, .. } | HeldOff::Dependency { retry_after, .. } => {
                 *retry_after
             }
+            HeldOff::Removed => None,
         }
     }
 }
@@ -191,6 +232,7 @@ impl fmt::Display for HeldOff {
             HeldOff::Dependency {
                 dependency, state, ..
             } => write!(f, "dependency `{dependency}` is {state}"),
+            HeldOff::Removed => f.write_str("the feature is no longer configured"),
         }
     }
 }
@@ -238,7 +280,7 @@ impl FeatureGate {
     /// The lowest level at which the feature is on.
     #[must_use]
     pub fn min_level(&self) -> Level {
-        self.slot.min_level
+        self.slot.min_level()
     }
 
     /// Why the feature is off (`None` while it is on): the level, or the

@@ -9,7 +9,9 @@ mod core;
 mod features;
 #[cfg(feature = "tokio")]
 mod probe;
+mod reload;
 mod snapshot;
+mod topology;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -193,8 +195,9 @@ impl DegradationManager {
     #[must_use]
     pub fn is_enabled(&self, feature: &str) -> bool {
         self.core.refresh_if_due();
-        match self.core.index.get(feature) {
-            Some(&i) => self.core.features[i].is_on(),
+        let topology = self.core.topology();
+        match topology.index.get(feature) {
+            Some(&i) => topology.features.get(i).is_some_and(|f| f.is_on()),
             None => {
                 self.core.warn_unknown(feature);
                 false
@@ -208,23 +211,24 @@ impl DegradationManager {
     /// [`UnknownFeature`] for a name the manager does not know, so startup code can catch typos.
     pub fn gate(&self, feature: &str) -> Result<FeatureGate, UnknownFeature> {
         self.core
-            .index
-            .get(feature)
-            .map(|&i| FeatureGate::new(Arc::clone(&self.core.features[i])))
+            .topology()
+            .feature(feature)
+            .map(FeatureGate::new)
             .ok_or_else(|| UnknownFeature {
                 name: feature.to_owned(),
             })
     }
 
-    /// The names of the features that are on now.
+    /// The names of the features that are on now, in name order.
     #[must_use]
-    pub fn enabled_features(&self) -> Vec<&str> {
+    pub fn enabled_features(&self) -> Vec<String> {
         self.core.refresh_if_due();
         self.core
+            .topology()
             .features
             .iter()
             .filter(|f| f.is_on())
-            .map(|f| &*f.name)
+            .map(|f| f.name.to_string())
             .collect()
     }
 
@@ -235,9 +239,8 @@ impl DegradationManager {
     /// shape as [`gate`](Self::gate), so startup code can catch typos).
     pub fn breaker(&self, dependency: &str) -> Result<Breaker, UnknownDependency> {
         self.core
-            .dependencies
-            .iter()
-            .find(|d| d.breaker.name() == dependency)
+            .topology()
+            .dependency(dependency)
             .map(|d| d.breaker.clone())
             .ok_or_else(|| UnknownDependency {
                 name: dependency.to_owned(),
@@ -250,8 +253,7 @@ impl DegradationManager {
     #[must_use]
     pub fn held_off(&self, feature: &str) -> Option<HeldOff> {
         self.core.refresh_if_due();
-        let &i = self.core.index.get(feature)?;
-        self.core.features[i].held_off()
+        self.core.topology().feature(feature)?.held_off()
     }
 
     /// Counts one request shed because the level is below `min_level`
@@ -273,8 +275,27 @@ impl DegradationManager {
     }
 
     /// Every dependency's breaker, in name order.
-    pub fn breakers(&self) -> impl Iterator<Item = &Breaker> {
-        self.core.dependencies.iter().map(|d| &d.breaker)
+    #[must_use]
+    pub fn breakers(&self) -> Vec<Breaker> {
+        self.core
+            .topology()
+            .dependencies
+            .iter()
+            .map(|d| d.breaker.clone())
+            .collect()
+    }
+
+    /// The soonest time any open breaker allows a trial (which may raise
+    /// the level), if one is open: the retry hint of a request refused for
+    /// the level.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.core
+            .topology()
+            .dependencies
+            .iter()
+            .filter_map(|d| d.breaker.retry_after())
+            .min()
     }
 
     /// Hands every breaker's per-call counts to the `metrics` recorder now
@@ -282,8 +303,8 @@ impl DegradationManager {
     /// the background task do this on their own; call it before a scrape if
     /// you run without the background task and need counts to the call.
     pub fn flush_metrics(&self) {
-        for breaker in self.breakers() {
-            breaker.flush_metrics();
+        for dependency in &self.core.topology().dependencies {
+            dependency.breaker.flush_metrics();
         }
     }
 
@@ -293,8 +314,8 @@ impl DegradationManager {
     /// level agree with what the next call would see.
     #[must_use]
     pub fn snapshot(&self) -> Snapshot {
-        for breaker in self.breakers() {
-            breaker.expire_trials();
+        for dependency in &self.core.topology().dependencies {
+            dependency.breaker.expire_trials();
         }
         self.core.refresh_if_due();
         Snapshot::of(&self.core)

@@ -92,7 +92,8 @@ impl Snapshot {
     /// published values under its control lock, so the score, the levels,
     /// the override, the last change and the features agree with each other.
     pub(crate) fn of(core: &Core) -> Snapshot {
-        let dependencies = core
+        let topology = core.topology();
+        let dependencies = topology
             .dependencies
             .iter()
             .map(|d| DependencySnapshot {
@@ -119,12 +120,12 @@ impl Snapshot {
                     cause: last.cause.clone(),
                 },
                 dependencies,
-                features: core
+                features: topology
                     .features
                     .iter()
                     .map(|f| FeatureSnapshot {
                         name: f.name.to_string(),
-                        min_level: f.min_level,
+                        min_level: f.min_level(),
                         enabled: f.is_on(),
                         held_off: f.held_off(),
                     })

@@ -1,7 +1,7 @@
 //! Admission: whether a call may go through, as a ticket or a rejection.
 
 use super::word::Word;
-use super::{Cold, Shared, Ticket};
+use super::{Cold, Shared, Ticket, UNTIMED};
 use crate::breaker::trip::TripCause;
 use crate::clock::Nanos;
 use crate::error::Rejected;
@@ -22,10 +22,10 @@ fn nanos_until(until: Nanos, now: Nanos) -> u64 {
 impl Shared {
     #[inline]
     fn ticket(&self, word: Word) -> Ticket {
-        let started = if self.timed {
+        let started = if self.tuning.timed() {
             self.timing_now()
         } else {
-            Nanos::ZERO
+            UNTIMED
         };
         Ticket {
             epoch: word.epoch(),
@@ -44,10 +44,10 @@ impl Shared {
     #[inline(always)]
     pub(crate) fn acquire(&self) -> Result<Ticket, Rejected> {
         let word = self.word();
-        if word.state() == BreakerState::Closed && !self.timed {
+        if word.state() == BreakerState::Closed && !self.tuning.timed() {
             return Ok(Ticket {
                 epoch: word.epoch(),
-                started: Nanos::ZERO,
+                started: UNTIMED,
             });
         }
         self.acquire_slow(word)
@@ -68,12 +68,12 @@ impl Shared {
             }
             // Stays until reset: nothing to decide under the lock.
             BreakerState::ForcedOpen => {
-                Err(self.rejected(BreakerState::ForcedOpen, self.recovery_nanos))
+                Err(self.rejected(BreakerState::ForcedOpen, self.tuning.recovery_nanos()))
             }
             BreakerState::HalfOpen => {
                 // Every slot taken and the deadline not near: reject without the lock.
                 let taken = self.trials_taken.load(Ordering::Acquire);
-                if taken >= u64::from(self.config.half_open_max_calls) {
+                if taken >= u64::from(self.tuning.half_open_max_calls()) {
                     let now = self.clock.now_coarse().as_u64();
                     let left = self
                         .trials_deadline
@@ -98,7 +98,7 @@ impl Shared {
             match word.state() {
                 BreakerState::Closed | BreakerState::Disabled => Ok(self.ticket(word)),
                 BreakerState::ForcedOpen => {
-                    Err(self.rejected(BreakerState::ForcedOpen, self.recovery_nanos))
+                    Err(self.rejected(BreakerState::ForcedOpen, self.tuning.recovery_nanos()))
                 }
                 BreakerState::Open => {
                     let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
@@ -133,7 +133,7 @@ impl Shared {
             return Err(self.rejected(BreakerState::Open, nanos_until(until, now)));
         }
         let trials = &mut cold.trials;
-        if trials.in_flight + trials.successes < self.config.half_open_max_calls {
+        if trials.in_flight + trials.successes < cold.config.half_open_max_calls {
             trials.in_flight += 1;
             self.publish_trials(&cold.trials);
             Ok(self.ticket(word))

@@ -10,21 +10,23 @@
 use std::sync::Weak;
 use std::time::Duration;
 
+use self::tuning::Tuning;
 use self::word::Word;
 use super::backoff::{Jitter, open_duration};
 use super::trip::{Trip, TripCause};
 use super::window::{Window, WindowCounts};
 use crate::clock::{ClockSource, Nanos};
-use crate::config::{BreakerConfig, Policy};
+use crate::config::BreakerConfig;
 use crate::name::DependencyName;
 use crate::nanos::duration_to_u64;
 use crate::state::BreakerState;
-use crate::sync::{AtomicU64, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicU64, Mutex, Ordering};
 use crate::telemetry::BreakerTelemetry;
 use crate::transition::{Transition, TransitionListener};
 
 mod admit;
 mod record;
+mod tuning;
 mod word;
 
 /// What an admitted call remembers: the state and generation it was admitted
@@ -49,9 +51,16 @@ struct Trials {
     deadline: Nanos,
 }
 
+/// An admission when calls are not timed: `started` so late that no call
+/// is ever judged slow or overdue from it, even if a reload starts timing
+/// calls while it runs.
+const UNTIMED: Nanos = Nanos::from_u64(u64::MAX);
+
 /// State that only changes under the lock.
 #[derive(Debug)]
 struct Cold {
+    /// The settings as last given (the lock-free paths read [`Tuning`]).
+    config: BreakerConfig,
     window: Option<Window>,
     trials: Trials,
     reopens: u32,
@@ -71,21 +80,14 @@ pub(crate) struct Shared {
     trials_taken: AtomicU64,
     /// The current half-open generation's trial deadline (nanoseconds).
     trials_deadline: AtomicU64,
-    /// `recovery_timeout` in nanoseconds: the retry hint of a forced-open rejection.
-    recovery_nanos: u64,
+    tuning: Tuning,
     pub(crate) name: DependencyName,
-    pub(crate) config: BreakerConfig,
     pub(crate) clock: ClockSource,
-    slow_nanos: u64,
-    timeout_nanos: u64,
-    /// Calls are timed (slow-call detection or a call timeout): admissions
-    /// read the clock.
-    timed: bool,
-    /// Consecutive policy without slow-call detection: closed outcomes are
-    /// counted in the state word alone, without the lock.
-    lock_free: bool,
     cold: Mutex<Cold>,
     listener: Option<Weak<dyn TransitionListener>>,
+    /// Set once the manager has dropped this dependency: its transitions
+    /// are logged but no longer reach the manager.
+    detached: AtomicBool,
     telemetry: BreakerTelemetry,
 }
 
@@ -96,41 +98,75 @@ impl Shared {
         clock: ClockSource,
         listener: Option<Weak<dyn TransitionListener>>,
     ) -> Shared {
-        let window = config.uses_window().then(|| match config.window_duration {
-            Some(span) => Window::time(duration_to_u64(span)),
-            None => Window::count(config.window),
-        });
         let seed = clock.now().as_u64()
             ^ name
                 .bytes()
                 .fold(0u64, |h, b| h.rotate_left(5) ^ u64::from(b));
-        let slow_nanos = config.slow_call_duration.map_or(0, duration_to_u64);
-        let timeout_nanos = config.call_timeout.map_or(0, duration_to_u64);
         Shared {
             word: AtomicU64::new(Word::INITIAL.raw()),
             open_until: AtomicU64::new(0),
             trials_taken: AtomicU64::new(0),
             trials_deadline: AtomicU64::new(0),
-            recovery_nanos: duration_to_u64(config.recovery_timeout),
+            tuning: Tuning::new(&config),
             telemetry: BreakerTelemetry::new(&name),
             name,
-            slow_nanos,
-            timeout_nanos,
-            timed: slow_nanos != 0 || timeout_nanos != 0,
-            lock_free: config.slow_call_duration.is_none()
-                && config.policy == Policy::ConsecutiveFailures,
             cold: Mutex::new(Cold {
-                window,
+                window: window_for(&config),
+                config,
                 trials: Trials::default(),
                 reopens: 0,
                 last_transition: None,
                 last_trip: None,
                 jitter: Jitter::new(seed),
             }),
-            config,
             clock,
             listener,
+            detached: AtomicBool::new(false),
         }
+    }
+
+    /// The settings as last given.
+    pub(crate) fn config(&self) -> BreakerConfig {
+        self.cold.lock().config.clone()
+    }
+
+    /// The call timeout, if any (one load).
+    #[inline]
+    pub(crate) fn call_timeout(&self) -> Option<Duration> {
+        match self.tuning.timeout_nanos() {
+            0 => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+
+    /// Applies new (validated) settings from the breaker's next decision,
+    /// keeping its state, generation and open period. A sliding window of a
+    /// different shape starts empty; a half-open breaker whose successful
+    /// trials already meet a lowered `half_open_max_calls` closes now.
+    pub(crate) fn retune(&self, config: BreakerConfig) {
+        let announce = {
+            let mut cold = self.cold.lock();
+            if window_shape(&config) != window_shape(&cold.config) {
+                cold.window = window_for(&config);
+            }
+            self.tuning.store(&config);
+            cold.config = config;
+            let word = self.word();
+            let trials = &cold.trials;
+            (word.state() == BreakerState::HalfOpen
+                && trials.in_flight == 0
+                && trials.successes >= self.tuning.half_open_max_calls())
+            .then(|| {
+                let now = self.clock.now();
+                self.transition(&mut cold, word, BreakerState::Closed, now)
+            })
+        };
+        self.announce(announce);
+    }
+
+    /// Stops telling the manager about transitions (it no longer counts this dependency).
+    pub(crate) fn detach(&self) {
+        self.detached.store(true, Ordering::Release);
     }
 
     #[inline]
@@ -148,7 +184,7 @@ impl Shared {
     /// precise clock when slow calls are detected, else the coarse one.
     #[inline]
     fn timing_now(&self) -> Nanos {
-        if self.slow_nanos != 0 {
+        if self.tuning.slow_nanos() != 0 {
             self.clock.now()
         } else {
             self.clock.now_coarse()
@@ -159,12 +195,13 @@ impl Shared {
     /// field test when there is none.
     #[inline(always)]
     pub(crate) fn overran(&self, ticket: Ticket) -> bool {
-        self.timeout_nanos != 0 && self.overran_timed(ticket)
+        self.tuning.timeout_nanos() != 0 && self.overran_timed(ticket)
     }
 
     #[inline(never)]
     fn overran_timed(&self, ticket: Ticket) -> bool {
-        duration_to_u64(self.timing_now().saturating_since(ticket.started)) > self.timeout_nanos
+        let limit = self.tuning.timeout_nanos();
+        limit != 0 && duration_to_u64(self.timing_now().saturating_since(ticket.started)) > limit
     }
 
     /// Half-open trials past their deadline re-open the breaker even when no
@@ -235,12 +272,12 @@ impl Shared {
         match to {
             BreakerState::Open => {
                 let unit = cold.jitter.next_unit();
-                let open_for = open_duration(&self.config, cold.reopens, unit);
+                let open_for = open_duration(&cold.config, cold.reopens, unit);
                 let until = now.saturating_add(open_for).as_u64();
                 self.open_until.store(until, Ordering::Release);
             }
             BreakerState::HalfOpen => {
-                cold.trials.deadline = now.saturating_add(self.config.half_open_timeout());
+                cold.trials.deadline = now.saturating_add(cold.config.half_open_timeout());
                 self.trials_deadline
                     .store(cold.trials.deadline.as_u64(), Ordering::Release);
             }
@@ -293,7 +330,12 @@ impl Shared {
             return;
         };
         self.telemetry.transition(transition.from, transition.to);
-        match self.listener.as_ref().and_then(Weak::upgrade) {
+        let listener = self
+            .listener
+            .as_ref()
+            .filter(|_| !self.detached.load(Ordering::Acquire))
+            .and_then(Weak::upgrade);
+        match listener {
             Some(listener) => listener.on_transition(&self.name, transition),
             None => crate::events::breaker_transition(&self.name, transition, None),
         }
@@ -312,7 +354,7 @@ impl Shared {
                 let until = Nanos::from_u64(self.open_until.load(Ordering::Acquire));
                 Some(until.saturating_since(self.clock.now()))
             }
-            BreakerState::ForcedOpen => Some(self.config.recovery_timeout),
+            BreakerState::ForcedOpen => Some(Duration::from_nanos(self.tuning.recovery_nanos())),
             _ => None,
         }
     }
@@ -331,7 +373,7 @@ impl Shared {
             BreakerState::Open => {
                 Some(Nanos::from_u64(self.open_until.load(Ordering::Acquire)).saturating_since(now))
             }
-            BreakerState::ForcedOpen => Some(self.config.recovery_timeout),
+            BreakerState::ForcedOpen => Some(cold.config.recovery_timeout),
             _ => None,
         };
         Observed {
@@ -345,6 +387,21 @@ impl Shared {
             now,
         }
     }
+}
+
+/// What decides a window's layout: whether there is one, its span and its size.
+fn window_shape(config: &BreakerConfig) -> Option<(Option<Duration>, u32)> {
+    config
+        .uses_window()
+        .then_some((config.window_duration, config.window))
+}
+
+/// The sliding window `config` needs, if any, empty.
+fn window_for(config: &BreakerConfig) -> Option<Window> {
+    config.uses_window().then(|| match config.window_duration {
+        Some(span) => Window::time(duration_to_u64(span)),
+        None => Window::count(config.window),
+    })
 }
 
 /// A consistent read of a breaker's state, counts and timings.

@@ -1,9 +1,9 @@
 //! Outcomes: recording a finished call, and what it does to the state machine.
 
-use super::{Shared, Ticket};
+use super::{Cold, Shared, Ticket};
 use crate::breaker::trip::TripCause;
 use crate::breaker::window::WindowCounts;
-use crate::config::Policy;
+use crate::config::{BreakerConfig, Policy};
 use crate::nanos::duration_to_u64;
 use crate::outcome::Outcome;
 use crate::state::BreakerState;
@@ -16,7 +16,7 @@ impl Shared {
     pub(crate) fn record(&self, ticket: Ticket, outcome: Outcome) {
         self.telemetry.call(outcome);
         if outcome == Outcome::Success
-            && self.lock_free
+            && self.tuning.lock_free()
             && ticket.state() == BreakerState::Closed
             && self.word().failures() == 0
         {
@@ -32,10 +32,11 @@ impl Shared {
             Outcome::Success => false,
             Outcome::Failure | Outcome::Timeout => true,
         };
-        let slow = self.slow_nanos != 0
-            && duration_to_u64(self.clock.now().saturating_since(ticket.started)) > self.slow_nanos;
+        let slow_nanos = self.tuning.slow_nanos();
+        let slow = slow_nanos != 0
+            && duration_to_u64(self.clock.now().saturating_since(ticket.started)) > slow_nanos;
         match ticket.state() {
-            BreakerState::Closed if self.lock_free => {
+            BreakerState::Closed if self.tuning.lock_free() => {
                 if failed {
                     self.count_failure(ticket);
                 } else {
@@ -84,7 +85,7 @@ impl Shared {
         let mut word = self.word();
         while word.epoch() == ticket.epoch {
             let failures = u64::from(word.failures()) + 1;
-            if failures >= u64::from(self.config.failure_threshold) {
+            if failures >= u64::from(self.tuning.failure_threshold()) {
                 return self.trip_consecutive(ticket);
             }
             match self.cas(word, word.with_failures(failures)) {
@@ -102,7 +103,7 @@ impl Shared {
             (word.epoch() == ticket.epoch).then(|| {
                 let now = self.clock.now();
                 let mut trip = self.trip(&cold, word, now, TripCause::ConsecutiveFailures);
-                trip.consecutive_failures = self.config.failure_threshold;
+                trip.consecutive_failures = word.failures().saturating_add(1);
                 self.open(&mut cold, word, now, trip)
             })
         };
@@ -119,13 +120,13 @@ impl Shared {
             let now = self.clock.now();
             let mut cause = None;
             let mut word_now = word;
-            if self.config.policy == Policy::ConsecutiveFailures {
+            if cold.config.policy == Policy::ConsecutiveFailures {
                 let failures = if failed {
                     u64::from(word.failures()) + 1
                 } else {
                     0
                 };
-                if failures >= u64::from(self.config.failure_threshold) {
+                if failures >= u64::from(cold.config.failure_threshold) {
                     cause = Some(TripCause::ConsecutiveFailures);
                 }
                 // Under the lock nobody else moves the generation; retry only on racing counts.
@@ -135,9 +136,10 @@ impl Shared {
                 }
                 word_now = current.with_failures(failures);
             }
-            if let Some(window) = cold.window.as_mut() {
+            let Cold { window, config, .. } = &mut *cold;
+            if let Some(window) = window.as_mut() {
                 window.record(now, failed, slow);
-                cause = cause.or_else(|| self.rates_trip(window.counts(now)));
+                cause = cause.or_else(|| rates_trip(config, window.counts(now)));
             }
             cause.map(|cause| {
                 let trip = self.trip(&cold, word_now, now, cause);
@@ -145,30 +147,6 @@ impl Shared {
             })
         };
         self.announce(announce);
-    }
-
-    /// Which rate, if any, opens the breaker at these counts.
-    fn rates_trip(&self, counts: WindowCounts) -> Option<TripCause> {
-        // A count window never holds more than `window` calls: a full one is enough.
-        let minimum = match self.config.window_duration {
-            None => self.config.minimum_calls.min(self.config.window),
-            Some(_) => self.config.minimum_calls,
-        };
-        if counts.calls < minimum || counts.calls == 0 {
-            return None;
-        }
-        let calls = f64::from(counts.calls);
-        let failure_rate = f64::from(counts.failures) / calls;
-        let slow_rate = f64::from(counts.slow_calls) / calls;
-        if self.config.policy == Policy::FailureRate
-            && failure_rate >= self.config.failure_rate_threshold
-        {
-            Some(TripCause::FailureRate)
-        } else if self.slow_nanos != 0 && slow_rate >= self.config.slow_call_rate_threshold {
-            Some(TripCause::SlowCallRate)
-        } else {
-            None
-        }
     }
 
     fn record_trial(&self, ticket: Ticket, failed: bool) {
@@ -189,10 +167,32 @@ impl Shared {
             } else {
                 cold.trials.successes += 1;
                 self.publish_trials(&cold.trials);
-                (cold.trials.successes >= self.config.half_open_max_calls)
+                (cold.trials.successes >= cold.config.half_open_max_calls)
                     .then(|| self.transition(&mut cold, word, BreakerState::Closed, now))
             }
         };
         self.announce(announce);
+    }
+}
+
+/// Which rate, if any, opens the breaker at these counts.
+fn rates_trip(config: &BreakerConfig, counts: WindowCounts) -> Option<TripCause> {
+    // A count window never holds more than `window` calls: a full one is enough.
+    let minimum = match config.window_duration {
+        None => config.minimum_calls.min(config.window),
+        Some(_) => config.minimum_calls,
+    };
+    if counts.calls < minimum || counts.calls == 0 {
+        return None;
+    }
+    let calls = f64::from(counts.calls);
+    let failure_rate = f64::from(counts.failures) / calls;
+    let slow_rate = f64::from(counts.slow_calls) / calls;
+    if config.policy == Policy::FailureRate && failure_rate >= config.failure_rate_threshold {
+        Some(TripCause::FailureRate)
+    } else if config.slow_call_duration.is_some() && slow_rate >= config.slow_call_rate_threshold {
+        Some(TripCause::SlowCallRate)
+    } else {
+        None
     }
 }
