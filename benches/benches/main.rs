@@ -12,6 +12,7 @@ use criterion::{criterion_group, criterion_main};
 
 mod breaker;
 mod gate;
+mod reload;
 mod settings;
 mod tower_overhead;
 
@@ -22,6 +23,6 @@ fn breaker_benches(c: &mut criterion::Criterion) {
 criterion_group! {
     name = core;
     config = settings::config();
-    targets = breaker_benches, gate::benches, tower_overhead::benches
+    targets = breaker_benches, gate::benches, tower_overhead::benches, reload::benches
 }
 criterion_main!(core);

@@ -8,6 +8,12 @@
 //! task, so a recovered dependency closes its breaker on its own once its
 //! recovery timeout has passed, with no user traffic (openai: 30 s).
 //!
+//! The configuration is read from `examples/brownout.toml` (or the file
+//! `BROWNOUT_CONFIG` names) and watched: save a change (a weight, a
+//! threshold, a feature's level) and it applies live, keeping every
+//! breaker's state; a bad edit is logged and the last good config stays.
+//! `kill -HUP <pid>` reloads it too.
+//!
 //! `examples/load.sh` drives this service with `wrk` through an outage.
 //!
 //! Run: `cargo run -p brownout-examples --example axum_server`
@@ -33,7 +39,8 @@ use axum::routing::{get, post};
 use brownout::{Breaker, BreakerState, Config, DegradationManager};
 use brownout_axum::{CurrentLevel, FeatureName, GateLayer, RequireFeature, health_router};
 
-const REFERENCE: &str = include_str!("../brownout.toml");
+/// The reference deployment, read at start and watched for changes.
+const REFERENCE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/brownout.toml");
 
 /// The feature behind `/search`'s full-text results.
 struct FullTextSearch;
@@ -171,9 +178,33 @@ fn app(
         .merge(health_router(manager.clone())))
 }
 
+/// `kill -HUP` reloads the config file now (the watcher logs the outcome).
+#[cfg(unix)]
+fn reload_on_sighup(watcher: Arc<brownout::ConfigWatcher>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::hangup()) {
+        Ok(mut hangups) => {
+            tokio::spawn(async move {
+                while hangups.recv().await.is_some() {
+                    match watcher.reload_now() {
+                        Ok(()) => println!("SIGHUP: reloaded {}", watcher.path().display()),
+                        Err(error) => eprintln!("SIGHUP: {error}; keeping the last good config"),
+                    }
+                }
+            });
+        }
+        Err(error) => eprintln!("SIGHUP reloads unavailable: {error}"),
+    }
+}
+
+#[cfg(not(unix))]
+fn reload_on_sighup(_watcher: Arc<brownout::ConfigWatcher>) {}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::from_toml_str(REFERENCE)?;
+    let path = std::env::var("BROWNOUT_CONFIG").unwrap_or_else(|_| REFERENCE_PATH.to_owned());
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("reading {path}: {e}"))?;
+    let config = Config::from_toml_str(&text).map_err(|e| format!("{path}: {e}"))?;
     let outages = Outages::default();
     let mut builder = DegradationManager::builder();
     for dependency in config.dependencies.keys() {
@@ -186,6 +217,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let manager = builder.config(config).build()?;
     // Runs the probes; stops when `_background` is dropped at the end of main.
     let _background = manager.spawn_background()?;
+    // Reloads the file on every save; stops when `watcher` is dropped.
+    let watcher = Arc::new(manager.watch_config(&path)?);
+    reload_on_sighup(Arc::clone(&watcher));
     let app = app(&manager, outages)?;
 
     let port: u16 = match std::env::var("PORT") {

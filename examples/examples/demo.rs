@@ -15,6 +15,24 @@ use brownout::{Breaker, BreakerState, Config, DegradationManager, Level};
 
 const REFERENCE: &str = include_str!("../brownout.toml");
 
+/// An operator reloads the config mid-outage: the database matters less
+/// than thought, so its weight drops from 30 to 10. The breakers keep their
+/// state; the score and the level follow at once. Then it goes back.
+fn reload(manager: &DegradationManager, show: &dyn Fn(&str)) -> Result<(), brownout::ConfigError> {
+    for (weight, step) in [
+        (10.0, "reload: database weight 30 -> 10 (breakers kept)"),
+        (30.0, "reload: database weight back to 30"),
+    ] {
+        let mut config = manager.config();
+        if let Some(database) = config.dependencies.get_mut("database") {
+            database.weight = weight;
+        }
+        manager.reconfigure(config)?;
+        show(step);
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let clock = ManualClock::new();
     let manager = DegradationManager::builder()
@@ -54,6 +72,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let _ = breaker.call_sync(|| Err::<(), _>("connection refused"));
         }
         show(step);
+        if name == "redis" {
+            reload(&manager, &show)?;
+        }
     }
 
     // Calls to an open dependency fail fast, without running.

@@ -295,3 +295,38 @@ mod tests {
         assert_eq!(e.rejected().map(Rejected::dependency), Some("openai"));
     }
 }
+
+/// A config file that could not be applied: unreadable, or not a valid
+/// configuration. The manager keeps the configuration it had.
+///
+/// ```
+/// use brownout::{DegradationManager, ReloadError};
+///
+/// let manager = DegradationManager::builder().build()?;
+/// let err = manager.reload_file("no/such/brownout.toml").unwrap_err();
+/// assert!(matches!(err, ReloadError::Read { .. }));
+/// assert!(err.to_string().starts_with("no/such/brownout.toml: "));
+/// # Ok::<(), brownout::ConfigError>(())
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid configuration.
+    #[error("{}: {source}", path.display())]
+    Invalid {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The first invalid field and why.
+        #[source]
+        source: ConfigError,
+    },
+}

@@ -80,3 +80,17 @@ pub(crate) fn probe_failed(dependency: &str, reason: &str) {
     #[cfg(feature = "tracing")]
     tracing::debug!(target: "brownout", dependency, reason, "health probe failed");
 }
+
+#[cfg(feature = "watch")]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn config_reloaded(path: &std::path::Path) {
+    #[cfg(feature = "tracing")]
+    tracing::info!(target: "brownout", path = %path.display(), "configuration reloaded");
+}
+
+#[cfg(feature = "watch")]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn config_rejected(error: &crate::error::ReloadError) {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(target: "brownout", %error, "configuration reload refused; keeping the last good configuration");
+}

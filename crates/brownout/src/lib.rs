@@ -61,6 +61,8 @@ mod state;
 mod sync;
 mod telemetry;
 mod transition;
+#[cfg(feature = "watch")]
+mod watch;
 
 pub use breaker::{
     Breaker, BreakerSnapshot, Call, OwnedPermit, Permit, TransitionSnapshot, TripCause,
@@ -73,7 +75,9 @@ pub use config::{
 };
 #[cfg(feature = "tokio")]
 pub use error::NoRuntime;
-pub use error::{ConfigError, Error, Rejected, TimedOut, UnknownDependency, UnknownFeature};
+pub use error::{
+    ConfigError, Error, Rejected, ReloadError, TimedOut, UnknownDependency, UnknownFeature,
+};
 pub use health::Health;
 pub use level::{Level, ParseLevelError};
 #[cfg(feature = "tokio")]
@@ -88,6 +92,9 @@ pub use outcome::Outcome;
 pub use state::BreakerState;
 pub use telemetry::names as metric_names;
 pub use transition::Transition;
+#[cfg(feature = "watch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "watch")))]
+pub use watch::{ConfigWatcher, WatchError, WatchStatus};
 
 /// The README's quick start, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -38,6 +38,8 @@ struct Control {
 pub(crate) struct Core {
     /// Replaced whole by a reload, under the control lock.
     topology: Swap<Topology>,
+    /// The id of the topology in force, stored after it.
+    current: AtomicU64,
     /// Slots of features reloads removed, while a gate still holds them.
     retired: Mutex<Vec<Weak<FeatureSlot>>>,
     /// Serialises reloads.
@@ -71,6 +73,7 @@ impl Core {
                 controller: Controller::new(100.0, Level::Optimal, &topology.config.levels),
                 last_change: initial.clone(),
             }),
+            current: AtomicU64::new(topology.id),
             topology: Swap::new(topology),
             retired: Mutex::default(),
             reloading: Mutex::new(()),
@@ -90,6 +93,41 @@ impl Core {
     #[inline]
     pub(crate) fn topology(&self) -> impl std::ops::Deref<Target = Arc<Topology>> + '_ {
         self.topology.load()
+    }
+
+    /// Runs `read` on the topology in force, from this thread's cached
+    /// copy when it is still current: one load and a thread-local check,
+    /// cheaper than a shared read of the swap (the by-name lookups use it).
+    /// The cache holds one topology per thread, released at the thread's
+    /// next by-name lookup after a reload.
+    #[cfg(not(loom))]
+    #[inline]
+    pub(crate) fn with_topology<R>(&self, read: impl FnOnce(&Topology) -> R) -> R {
+        thread_local! {
+            static CACHED: std::cell::RefCell<Option<Arc<Topology>>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        let current = self.current.load(Ordering::Acquire);
+        CACHED.with(|cached| {
+            if let Ok(cached) = cached.try_borrow()
+                && let Some(topology) = cached.as_ref()
+                && topology.id == current
+            {
+                return read(topology);
+            }
+            let topology = self.topology.load_full();
+            let answer = read(&topology);
+            if let Ok(mut slot) = cached.try_borrow_mut() {
+                *slot = Some(topology);
+            }
+            answer
+        })
+    }
+
+    /// Runs `read` on the topology in force.
+    #[cfg(loom)]
+    pub(crate) fn with_topology<R>(&self, read: impl FnOnce(&Topology) -> R) -> R {
+        read(&self.topology.load())
     }
 
     /// The dependencies, features and thresholds in force, to keep across awaits.
@@ -294,7 +332,9 @@ impl Core {
             for (slot, definition) in rebuilt.redefine {
                 slot.define(definition);
             }
+            let id = rebuilt.topology.id;
             self.topology.store(Arc::new(rebuilt.topology));
+            self.current.store(id, Ordering::Release);
             for slot in &rebuilt.removed_features {
                 slot.retire();
             }

@@ -195,14 +195,16 @@ impl DegradationManager {
     #[must_use]
     pub fn is_enabled(&self, feature: &str) -> bool {
         self.core.refresh_if_due();
-        let topology = self.core.topology();
-        match topology.index.get(feature) {
-            Some(&i) => topology.features.get(i).is_some_and(|f| f.is_on()),
-            None => {
-                self.core.warn_unknown(feature);
-                false
-            }
-        }
+        let known = self.core.with_topology(|topology| {
+            topology
+                .index
+                .get(feature)
+                .map(|&i| topology.features.get(i).is_some_and(|f| f.is_on()))
+        });
+        known.unwrap_or_else(|| {
+            self.core.warn_unknown(feature);
+            false
+        })
     }
 
     /// A handle whose [`is_enabled`](FeatureGate::is_enabled) is one atomic load.

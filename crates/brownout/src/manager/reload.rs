@@ -1,8 +1,10 @@
 //! Runtime reconfiguration: a new [`Config`] applied to a running manager.
 
+use std::path::Path;
+
 use super::DegradationManager;
 use crate::config::Config;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ReloadError};
 
 impl DegradationManager {
     /// Applies a new configuration to the running manager, atomically: it
@@ -84,6 +86,27 @@ impl DegradationManager {
         config.validate()?;
         self.core.reconfigure(config);
         Ok(())
+    }
+
+    /// Reads a TOML file and [reconfigures](Self::reconfigure) the manager
+    /// with it (what a SIGHUP handler calls). On error the manager keeps the
+    /// configuration it had.
+    ///
+    /// # Errors
+    /// [`ReloadError::Read`] when the file cannot be read,
+    /// [`ReloadError::Invalid`] naming the first invalid field.
+    pub fn reload_file(&self, path: impl AsRef<Path>) -> Result<(), ReloadError> {
+        let path = path.as_ref();
+        let source = std::fs::read_to_string(path).map_err(|source| ReloadError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let invalid = |source| ReloadError::Invalid {
+            path: path.to_owned(),
+            source,
+        };
+        let config = Config::from_toml_str(&source).map_err(invalid)?;
+        self.reconfigure(config).map_err(invalid)
     }
 
     /// The configuration in force: the one the manager was built with, or

@@ -33,6 +33,9 @@ pub(crate) struct Dependency {
 /// The dependencies, features and thresholds in force.
 #[derive(Debug)]
 pub(crate) struct Topology {
+    /// Unique across every manager of the process: a thread's cached
+    /// topology is the one in force when the ids match.
+    pub(crate) id: u64,
     /// The configuration this was built from.
     pub(crate) config: Config,
     /// In name order.
@@ -183,6 +186,7 @@ impl Topology {
         let telemetry = ManagerTelemetry::new(features.iter().map(|f| &*f.name));
         Rebuilt {
             topology: Topology {
+                id: next_id(),
                 config,
                 dependencies,
                 features,
@@ -208,6 +212,12 @@ impl Topology {
             .and_then(|&i| self.features.get(i))
             .cloned()
     }
+}
+
+/// A topology id never used before (ids start at 1; 0 means none).
+fn next_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The power of two that brings the largest weight to at most 1.
