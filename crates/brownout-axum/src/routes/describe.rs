@@ -29,6 +29,7 @@ pub(super) fn trip(trip: &TripSnapshot) -> String {
         TripCause::TrialFailed => "a half-open trial failed".to_owned(),
         TripCause::TrialsTimedOut => "half-open trials did not answer in time".to_owned(),
         TripCause::Forced => "forced open by hand".to_owned(),
+        TripCause::Peers => "a quorum of peer replicas reported it down".to_owned(),
         other => cause_name(other),
     }
 }

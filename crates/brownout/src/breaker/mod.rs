@@ -255,6 +255,27 @@ impl Breaker {
         self.shared.force(BreakerState::ForcedOpen);
     }
 
+    /// Opens a closed breaker because other replicas of the service report
+    /// the dependency down (a fleet quorum), as if it had tripped itself:
+    /// open for its recovery timeout (with its backoff), then half-open
+    /// trials, and its snapshot's `last_trip` says
+    /// [`TripCause::Peers`]. Nothing happens unless it is closed; returns
+    /// whether it opened.
+    ///
+    /// ```
+    /// use brownout::{Breaker, BreakerConfig, BreakerState, TripCause};
+    ///
+    /// let breaker = Breaker::new("database", BreakerConfig::default())?;
+    /// assert!(breaker.trip_by_peers());
+    /// assert_eq!(breaker.state(), BreakerState::Open);
+    /// assert_eq!(breaker.snapshot().last_trip.unwrap().cause, TripCause::Peers);
+    /// assert!(!breaker.trip_by_peers(), "already open");
+    /// # Ok::<(), brownout::ConfigError>(())
+    /// ```
+    pub fn trip_by_peers(&self) -> bool {
+        self.shared.trip_by_peers()
+    }
+
     /// Switches the breaker off until [`reset`](Self::reset): every call is
     /// permitted and nothing counts toward opening.
     pub fn disable(&self) {

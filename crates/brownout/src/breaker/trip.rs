@@ -22,6 +22,9 @@ pub enum TripCause {
     TrialsTimedOut,
     /// Opened by hand with `force_open`.
     Forced,
+    /// Opened on its peers' word: enough other replicas of the service
+    /// reported the dependency open ([`Breaker::trip_by_peers`](crate::Breaker::trip_by_peers)).
+    Peers,
 }
 
 /// What opened a breaker, as recorded at the moment it opened.

@@ -220,6 +220,23 @@ impl Shared {
         self.announce(announce);
     }
 
+    /// Opens a closed breaker on its peers' word, as if it had tripped
+    /// itself; returns whether it opened.
+    pub(crate) fn trip_by_peers(&self) -> bool {
+        let announce = {
+            let mut cold = self.cold.lock();
+            let word = self.word();
+            (word.state() == BreakerState::Closed).then(|| {
+                let now = self.clock.now();
+                let trip = self.trip(&cold, word, now, TripCause::Peers);
+                self.open(&mut cold, word, now, trip)
+            })
+        };
+        let opened = announce.is_some();
+        self.announce(announce);
+        opened
+    }
+
     /// Moves to `to` by hand (force open, disable, reset). Always starts a new
     /// generation, so a reset clears counters even when already closed.
     pub(crate) fn force(&self, to: BreakerState) {
