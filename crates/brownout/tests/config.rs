@@ -689,3 +689,19 @@ fn durations_accept_human_forms() {
         );
     }
 }
+
+#[test]
+fn a_fleet_table_belongs_to_the_fleet_crate() {
+    let with_fleet = format!(
+        "{}\n[fleet]\nurl = \"redis://127.0.0.1/\"\nquorum = 0.5\n",
+        openai("")
+    );
+    let config = Config::from_toml_str(&with_fleet).unwrap();
+    assert_eq!(config, Config::from_toml_str(&openai("")).unwrap());
+    // Any other unknown table is still an error.
+    assert_err(
+        &format!("{}\n[flet]\nurl = \"x\"\n", openai("")),
+        "flet",
+        "unknown key",
+    );
+}

@@ -142,6 +142,9 @@ impl FeatureConfig {
 impl Config {
     /// Parses and validates TOML.
     ///
+    /// A top-level `[fleet]` table is skipped: it belongs to the fleet
+    /// crate (`brownout-redis`), which reads it from the same file.
+    ///
     /// # Errors
     /// A [`ConfigError`] naming the field path and the reason, for syntax
     /// errors, unknown keys, values of the wrong type and invalid values alike.

@@ -9,8 +9,15 @@ use crate::error::ConfigError;
 /// Keys of a `[dependencies.NAME]` table that are not the breaker's.
 const DEPENDENCY_KEYS: [&str; 3] = ["weight", "max_level_when_open", "probe_timeout"];
 
+/// Top-level tables other brownout crates read from the same file (the
+/// fleet's `[fleet]`): the core skips them, their owners validate them.
+const ADJACENT_TABLES: [&str; 1] = ["fleet"];
+
 pub(super) fn parse(source: &str) -> Result<Config, ConfigError> {
-    let table: toml::Table = toml::from_str(source).map_err(|e| syntax_error(&e))?;
+    let mut table: toml::Table = toml::from_str(source).map_err(|e| syntax_error(&e))?;
+    for adjacent in ADJACENT_TABLES {
+        table.remove(adjacent);
+    }
     let value = toml::Value::Table(table);
     serde_path_to_error::deserialize::<_, Config>(value.clone())
         .map_err(|e| refine(&value, segments(e.path()), &e.inner().to_string()))
