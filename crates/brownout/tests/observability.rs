@@ -415,6 +415,49 @@ fn manual_states_are_exported() {
     );
 }
 
+/// A reload registers handles for what it adds, reports what it removes as
+/// off, and the kept breakers keep counting into their series.
+#[test]
+fn metrics_follow_a_reload() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let (manager, _clock) = reference(&recorder);
+    let mut config = manager.config();
+    config.features.remove("live_sales_dashboard");
+    config.features.insert(
+        "gift_wrap".into(),
+        brownout::FeatureConfig::new(Level::Limited),
+    );
+    config
+        .dependencies
+        .insert("search_index".into(), brownout::DependencyConfig::new(10.0));
+    metrics::with_local_recorder(&recorder, || manager.reconfigure(config)).expect("valid");
+    let s = Series::take(&snapshotter);
+    assert_eq!(s.gauge(&feature("live_sales_dashboard")), 0.0);
+    assert_eq!(s.gauge(&feature("gift_wrap")), 1.0);
+    assert_eq!(s.gauge(&state("search_index")), 0.0);
+    assert_eq!(s.gauge("brownout_health_score"), 100.0);
+
+    let search_index = manager.breaker("search_index").expect("added");
+    let _ = search_index.call_sync(|| Err::<(), _>("down"));
+    assert!(
+        manager
+            .breaker("redis")
+            .expect("kept")
+            .call_sync(|| Ok::<_, ()>(()))
+            .is_ok()
+    );
+    manager.flush_metrics();
+    let s = Series::take(&snapshotter);
+    assert_eq!(
+        s.counted(),
+        BTreeMap::from([
+            (calls("search_index", "failure").as_str(), 1),
+            (calls("redis", "success").as_str(), 1),
+        ])
+    );
+}
+
 /// With a recorder behind the handles, a closed success, a failure and an
 /// open rejection still allocate nothing.
 #[test]
