@@ -141,7 +141,7 @@ fn racing_trials_with_real_outcomes_never_wedge_or_leak() {
                         2 => drop(permit),
                         _ => permit.success(),
                     }
-                    if b.state() == BreakerState::Closed && seed % 5 == 0 {
+                    if b.state() == BreakerState::Closed && seed.is_multiple_of(5) {
                         let _ = b.call_sync(|| Err::<(), _>("down"));
                     }
                 }

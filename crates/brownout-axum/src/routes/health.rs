@@ -98,6 +98,9 @@ fn level_check(snapshot: &Snapshot, now: SystemTime) -> Value {
     if let Some(forced) = &snapshot.override_level {
         let mut o = Map::new();
         o.insert("level".into(), forced.level.as_str().into());
+        if let Some(source) = forced.source {
+            o.insert("source".into(), source.into());
+        }
         if let Some(left) = forced.expires_in {
             o.insert("expiresInMs".into(), millis(left));
         }

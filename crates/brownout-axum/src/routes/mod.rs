@@ -79,7 +79,8 @@
 //! - `brownout:level`: the effective level; `time` is when it became what it
 //!   is, `from` and `cause` the last change ([`ChangeCause`](brownout::ChangeCause)
 //!   as text), `score` the health score now, and `override` (`level`,
-//!   `expiresInMs`) while a level is forced.
+//!   `source` when it says who forced it, such as `fleet`, `expiresInMs`)
+//!   while a level is forced.
 //! - `<name>:circuit`, one per dependency: `observedValue` is the breaker
 //!   state (`closed`, `open`, `half_open`, `forced_open`, `disabled`);
 //!   `time` is its last state change, or the time of the answer if it never

@@ -150,6 +150,9 @@ fn render_level(html: &mut String, snapshot: &Snapshot, now: SystemTime) {
             "<tr><th>override</th><td><strong>forced to {}</strong>",
             forced.level
         );
+        if let Some(source) = forced.source {
+            let _ = write!(html, " by {}", escape(source));
+        }
         if let Some(left) = forced.expires_in {
             let _ = write!(html, " for {} more", human(left));
         }

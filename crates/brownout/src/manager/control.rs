@@ -30,6 +30,8 @@ pub(crate) fn level_for(score: f64, levels: &LevelsConfig, bonus: f64) -> Level 
 pub(crate) struct Override {
     pub(crate) level: Level,
     pub(crate) until: Option<Nanos>,
+    /// Who set it: `None` for [`force_level`](crate::DegradationManager::force_level).
+    pub(crate) source: Option<&'static str>,
 }
 
 /// What a recomputation does to the manual override.
@@ -41,6 +43,8 @@ pub(crate) enum OverrideChange {
     Set(Override),
     /// End the override.
     Clear,
+    /// End the override if this source set it.
+    ClearFrom(&'static str),
 }
 
 /// The computed level and its anti-flapping memory.
@@ -191,6 +195,7 @@ mod tests {
         c.set_override(Some(Override {
             level: Level::Emergency,
             until: Some(at(5)),
+            source: None,
         }));
         assert_eq!(c.update(100.0, Level::Optimal, &levels, at(1)), Some(at(5)));
         assert_eq!(

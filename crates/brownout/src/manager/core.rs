@@ -269,6 +269,15 @@ impl Core {
             OverrideChange::Keep => {}
             OverrideChange::Set(o) => control.controller.set_override(Some(o)),
             OverrideChange::Clear => control.controller.set_override(None),
+            OverrideChange::ClearFrom(source) => {
+                if control
+                    .controller
+                    .overridden()
+                    .is_some_and(|o| o.source == Some(source))
+                {
+                    control.controller.set_override(None);
+                }
+            }
         }
         let now = self.clock.now();
         let (score, cap) = Self::score_and_cap(&topology);

@@ -97,9 +97,37 @@ impl DegradationManager {
     /// Forces the effective level, for `ttl` or until [`clear_override`](Self::clear_override).
     /// The computed level is still tracked and reported.
     pub fn force_level(&self, level: Level, ttl: Option<Duration>) {
+        self.set_override(level, ttl, None);
+    }
+
+    /// [`force_level`](Self::force_level) on behalf of `source` (such as
+    /// `"fleet"`): the snapshot reports who forced the level, and
+    /// [`clear_override_from`](Self::clear_override_from) ends it only while
+    /// it is still this source's. The latest override wins, whoever set it.
+    ///
+    /// ```
+    /// use brownout::{DegradationManager, Level};
+    ///
+    /// let manager = DegradationManager::builder().build()?;
+    /// manager.force_level_from(Level::Limited, None, "fleet");
+    /// assert_eq!(manager.override_source(), Some("fleet"));
+    /// manager.force_level(Level::Minimal, None); // an operator on this replica
+    /// assert!(!manager.clear_override_from("fleet"), "no longer the fleet's");
+    /// assert_eq!(manager.level(), Level::Minimal);
+    /// # Ok::<(), brownout::ConfigError>(())
+    /// ```
+    pub fn force_level_from(&self, level: Level, ttl: Option<Duration>, source: &'static str) {
+        self.set_override(level, ttl, Some(source));
+    }
+
+    fn set_override(&self, level: Level, ttl: Option<Duration>, source: Option<&'static str>) {
         let until = ttl.map(|ttl| self.core.clock.now().saturating_add(ttl));
         self.core.recompute(
-            OverrideChange::Set(Override { level, until }),
+            OverrideChange::Set(Override {
+                level,
+                until,
+                source,
+            }),
             ChangeCause::Override,
         );
     }
@@ -108,6 +136,27 @@ impl DegradationManager {
     pub fn clear_override(&self) {
         self.core
             .recompute(OverrideChange::Clear, ChangeCause::Override);
+    }
+
+    /// Ends the override if `source` set it (see
+    /// [`force_level_from`](Self::force_level_from)); returns whether it did.
+    /// An override someone else set since is left alone.
+    pub fn clear_override_from(&self, source: &'static str) -> bool {
+        if self.core.overridden().and_then(|o| o.source) != Some(source) {
+            return false;
+        }
+        self.core
+            .recompute(OverrideChange::ClearFrom(source), ChangeCause::Override);
+        self.core.overridden().and_then(|o| o.source) != Some(source)
+    }
+
+    /// Who set the override in force: the source given to
+    /// [`force_level_from`](Self::force_level_from), `None` for
+    /// [`force_level`](Self::force_level) or when no override is in force.
+    #[must_use]
+    pub fn override_source(&self) -> Option<&'static str> {
+        self.core.refresh_if_due();
+        self.core.overridden().and_then(|o| o.source)
     }
 
     /// Re-evaluates time-driven changes (an upgrade hold or an override TTL

@@ -35,9 +35,14 @@ pub struct Snapshot {
 
 /// A manual level in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct OverrideSnapshot {
     /// The forced level.
     pub level: Level,
+    /// Who forced it (see
+    /// [`force_level_from`](crate::DegradationManager::force_level_from));
+    /// `None` for a plain `force_level`.
+    pub source: Option<&'static str>,
     /// Time left, if it expires (milliseconds in JSON).
     #[serde(rename = "expires_in_ms", serialize_with = "serde_millis::optional")]
     pub expires_in: Option<Duration>,
@@ -110,6 +115,7 @@ impl Snapshot {
                 computed_level: core.computed_level(),
                 override_level: overridden.map(|o| OverrideSnapshot {
                     level: o.level,
+                    source: o.source,
                     expires_in: o.until.map(|until| until.saturating_since(now)),
                 }),
                 last_change: LevelChangeSnapshot {
