@@ -382,3 +382,69 @@ fn a_probe_for_an_unknown_dependency_is_a_config_error() {
         .unwrap_err();
     assert_eq!(err.path(), "probes.nope");
 }
+
+/// The reference deployment with a `probe_interval` on `openai` and the
+/// given probe.
+fn reference_with_active_probe<F, Fut>(probe: F) -> DegradationManager
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let mut config = Config::from_toml_str(REFERENCE).unwrap();
+    config
+        .dependencies
+        .get_mut("openai")
+        .unwrap()
+        .probe_interval = Some(secs(10));
+    DegradationManager::builder()
+        .config(config)
+        .clock(TokioClock::new())
+        .probe("openai", probe)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_probe_interval_finds_out_a_dependency_nobody_calls() {
+    let manager = reference_with_active_probe(|| async { Err("connection refused".to_owned()) });
+    let _background = manager.spawn_background().unwrap();
+    // The service is at MINIMAL for another reason: nothing calls openai.
+    manager.force_level(Level::Minimal, None);
+    let openai = manager.breaker("openai").unwrap();
+    sleep(secs(45)).await;
+    assert_eq!(
+        openai.state(),
+        BreakerState::Closed,
+        "four failed checks of five"
+    );
+    assert_eq!(openai.snapshot().consecutive_failures, 4);
+    sleep(secs(10)).await;
+    assert_eq!(
+        openai.state(),
+        BreakerState::Open,
+        "the fifth failed check trips it"
+    );
+    manager.clear_override();
+    assert_eq!(manager.computed_level(), Level::Minimal);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_passing_check_records_nothing() {
+    let checks = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&checks);
+    let manager = reference_with_active_probe(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { Ok(()) }
+    });
+    let _background = manager.spawn_background().unwrap();
+    let openai = manager.breaker("openai").unwrap();
+    for _ in 0..4 {
+        let _ = openai.call_sync(|| Err::<(), _>("503"));
+    }
+    sleep(secs(35)).await;
+    assert_eq!(checks.load(Ordering::SeqCst), 3);
+    // Passing checks did not reset what the real calls counted.
+    assert_eq!(openai.snapshot().consecutive_failures, 4);
+    let _ = openai.call_sync(|| Err::<(), _>("503"));
+    assert_eq!(openai.state(), BreakerState::Open);
+}

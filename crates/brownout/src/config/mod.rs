@@ -71,6 +71,18 @@ pub struct DependencyConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub probe_timeout: Option<Duration>,
+    /// Also run the probe this often while the breaker is closed (needs the
+    /// `tokio` feature, a registered probe and the background task): a
+    /// failing probe counts as a failed call, a passing one records
+    /// nothing. So a dependency whose features are gated off, and that
+    /// nobody calls, is still found out when it fails. Default: unset (the
+    /// probe runs only as the half-open trial).
+    #[serde(
+        default,
+        with = "duration::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub probe_interval: Option<Duration>,
     /// The breaker's settings, as keys beside `weight`.
     #[serde(flatten)]
     pub breaker: BreakerConfig,
@@ -87,6 +99,7 @@ impl DependencyConfig {
             weight,
             max_level_when_open: None,
             probe_timeout: None,
+            probe_interval: None,
             breaker: BreakerConfig::default(),
         }
     }
@@ -96,6 +109,7 @@ impl DependencyConfig {
             return Err(Check::new(prefix).err("weight", "must be > 0"));
         }
         Check::new(prefix).nonzero("probe_timeout", self.probe_timeout)?;
+        Check::new(prefix).nonzero("probe_interval", self.probe_interval)?;
         self.breaker.validate_at(prefix)
     }
 }

@@ -7,7 +7,12 @@ use super::{BreakerConfig, Config};
 use crate::error::ConfigError;
 
 /// Keys of a `[dependencies.NAME]` table that are not the breaker's.
-const DEPENDENCY_KEYS: [&str; 3] = ["weight", "max_level_when_open", "probe_timeout"];
+const DEPENDENCY_KEYS: [&str; 4] = [
+    "weight",
+    "max_level_when_open",
+    "probe_timeout",
+    "probe_interval",
+];
 
 /// Top-level tables other brownout crates read from the same file (the
 /// fleet's `[fleet]`): the core skips them, their owners validate them.

@@ -84,6 +84,8 @@ async fn drive(core: Arc<Core>, stop: Arc<Notify>) {
     // Dependencies whose last probe found no free trial slot wait for the
     // next wake-up instead of spinning.
     let mut stalled: Vec<Breaker> = Vec::new();
+    // When each closed breaker with a `probe_interval` is next checked.
+    let mut checks: Vec<(Breaker, Nanos)> = Vec::new();
     loop {
         core.refresh_if_due();
         let topology = core.topology_full();
@@ -101,6 +103,27 @@ async fn drive(core: Arc<Core>, stop: Arc<Notify>) {
             if stalled.iter().any(busy) || running.values().any(busy) {
                 continue;
             }
+            if breaker.state() == BreakerState::Closed
+                && let Some(interval) = dependency.probe_interval
+            {
+                let slot = match checks.iter().position(|(b, _)| b.same_as(breaker)) {
+                    Some(i) => i,
+                    None => {
+                        checks.push((breaker.clone(), now.saturating_add(interval)));
+                        checks.len() - 1
+                    }
+                };
+                let next = checks[slot].1;
+                if now >= next {
+                    checks[slot].1 = now.saturating_add(interval);
+                    let (breaker, trial) = (breaker.clone(), breaker.clone());
+                    let handle = probes.spawn(async move { probe.check_closed(&trial).await });
+                    running.insert(handle.id(), breaker);
+                } else {
+                    wake_at = Some(wake_at.map_or(next, |w| w.min(next)));
+                }
+                continue;
+            }
             match due(breaker, now) {
                 Due::Now => {
                     let breaker = breaker.clone();
@@ -112,6 +135,7 @@ async fn drive(core: Arc<Core>, stop: Arc<Notify>) {
                 Due::Never => {}
             }
         }
+        checks.retain(|(b, _)| topology.dependencies.iter().any(|d| d.breaker.same_as(b)));
         drop(topology);
         let sleep = wake_at.map_or(MAX_IDLE, |at| at.saturating_since(now).min(MAX_IDLE));
         tokio::select! {

@@ -103,8 +103,10 @@ impl ManagerBuilder {
     /// and again on the backoff schedule until the breaker closes, so a
     /// dependency whose features are gated off still recovers. A probe that
     /// runs longer than the dependency's `probe_timeout` (default 5 s) counts
-    /// as failed. Registering a second probe for the same dependency replaces
-    /// the first.
+    /// as failed. With the dependency's `probe_interval` set, the probe also
+    /// runs that often while the breaker is closed: a failing check counts as
+    /// a failed call, a passing one records nothing. Registering a second
+    /// probe for the same dependency replaces the first.
     ///
     /// ```
     /// use brownout::{DegradationManager, DependencyConfig};

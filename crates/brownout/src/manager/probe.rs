@@ -53,6 +53,26 @@ impl Probe {
         }
     }
 
+    /// Checks a closed breaker's dependency: a failure counts as a failed
+    /// call, a pass records nothing (it must not reset failures that real
+    /// calls are counting). Returns whether the check ran.
+    pub(crate) async fn check_closed(&self, breaker: &Breaker) -> bool {
+        if breaker.state() != BreakerState::Closed {
+            return false;
+        }
+        let Ok(permit) = breaker.try_acquire_owned() else {
+            return false;
+        };
+        match self.check().await {
+            Ok(()) => permit.ignore(),
+            Err(reason) => {
+                crate::events::probe_failed(breaker.name(), &reason);
+                permit.failure();
+            }
+        }
+        true
+    }
+
     /// Runs trials through `breaker` while it is half-open (or open and due),
     /// one at a time, until it closes, re-opens, or no trial slot is free.
     /// Returns whether any trial ran.

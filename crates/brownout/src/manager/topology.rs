@@ -28,6 +28,9 @@ pub(crate) struct Dependency {
     /// The health check run as this dependency's half-open trial.
     #[cfg(feature = "tokio")]
     pub(crate) probe: Option<super::probe::Probe>,
+    /// How often the probe also runs while the breaker is closed.
+    #[cfg(feature = "tokio")]
+    pub(crate) probe_interval: Option<std::time::Duration>,
 }
 
 /// The dependencies, features and thresholds in force.
@@ -126,6 +129,8 @@ impl Topology {
                     max_level_when_open: dep.max_level_when_open,
                     #[cfg(feature = "tokio")]
                     probe,
+                    #[cfg(feature = "tokio")]
+                    probe_interval: dep.probe_interval,
                 }
             })
             .collect();
