@@ -433,17 +433,23 @@ impl Cache {
 
     /// The cached value of `key`.
     pub(crate) async fn get(&self, key: String) -> Result<Option<String>, DepError> {
-        let mut connection = self.connection.clone();
+        let connection = self.connection.clone();
         self.guard
-            .run(async move { connection.get::<_, Option<String>>(key).await })
+            .run(reconnecting(connection, move |mut c| {
+                let key = key.clone();
+                async move { c.get::<_, Option<String>>(key).await }
+            }))
             .await
     }
 
     /// Sets `key` to `value`.
     pub(crate) async fn set(&self, key: String, value: String) -> Result<(), DepError> {
-        let mut connection = self.connection.clone();
+        let connection = self.connection.clone();
         self.guard
-            .run(async move { connection.set::<_, _, ()>(key, value).await })
+            .run(reconnecting(connection, move |mut c| {
+                let (key, value) = (key.clone(), value.clone());
+                async move { c.set::<_, _, ()>(key, value).await }
+            }))
             .await
     }
 
@@ -462,6 +468,21 @@ impl Cache {
             Ok(result) => result.map_err(|e| full(&e)),
             Err(_) => Err(format!("no answer within {timeout:?}")),
         }
+    }
+}
+
+/// Runs `command`, and once more if the connection had dropped: after a
+/// Redis restart the shared connection's first command fails and starts the
+/// reconnect, and the retry goes out on the new connection (within the same
+/// call timeout, in both modes).
+async fn reconnecting<T, F, Fut>(connection: ConnectionManager, command: F) -> redis::RedisResult<T>
+where
+    F: Fn(ConnectionManager) -> Fut,
+    Fut: Future<Output = redis::RedisResult<T>>,
+{
+    match command(connection.clone()).await {
+        Err(e) if e.is_connection_dropped() || e.is_io_error() => command(connection).await,
+        result => result,
     }
 }
 
