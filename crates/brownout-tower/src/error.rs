@@ -246,8 +246,9 @@ impl Shed {
 impl fmt::Display for Shed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.feature(), &self.held_off) {
-            (Some(name), HeldOff::Dependency { .. }) => {
-                write!(f, "feature `{name}` is off because {}", self.held_off)?;
+            // A dependency, or a reload that removed the feature: say which.
+            (Some(name), held) if !matches!(held, HeldOff::Level { .. }) => {
+                write!(f, "feature `{name}` is off because {held}")?;
             }
             (Some(name), _) => write!(
                 f,

@@ -61,19 +61,54 @@ impl Drop for Background {
 
 /// What the task does about one dependency with a probe.
 enum Due {
-    Now,
+    Now(Run),
     At(Nanos),
     Never,
 }
 
-fn due(breaker: &Breaker, now: Nanos) -> Due {
+/// How the probe runs.
+#[derive(Clone, Copy)]
+enum Run {
+    /// As the half-open trials, until the breaker closes or re-opens.
+    Trials,
+    /// As a check of a closed breaker (`probe_interval`).
+    Check,
+}
+
+/// When each closed breaker with a `probe_interval` is next checked.
+type Checks = Vec<(Breaker, Nanos)>;
+
+fn due(breaker: &Breaker, interval: Option<Duration>, checks: &mut Checks, now: Nanos) -> Due {
     match breaker.state() {
-        BreakerState::HalfOpen => Due::Now,
+        BreakerState::HalfOpen => Due::Now(Run::Trials),
         BreakerState::Open => match breaker.open_until() {
             Some(until) if until > now => Due::At(until),
-            _ => Due::Now,
+            _ => Due::Now(Run::Trials),
+        },
+        BreakerState::Closed => match interval {
+            Some(interval) => check_due(breaker, interval, checks, now),
+            None => Due::Never,
         },
         _ => Due::Never,
+    }
+}
+
+/// A closed breaker's next check: the first one an interval after the task
+/// first sees it, then one every interval.
+fn check_due(breaker: &Breaker, interval: Duration, checks: &mut Checks, now: Nanos) -> Due {
+    let slot = match checks.iter().position(|(b, _)| b.same_as(breaker)) {
+        Some(i) => i,
+        None => {
+            checks.push((breaker.clone(), now.saturating_add(interval)));
+            checks.len() - 1
+        }
+    };
+    let next = &mut checks[slot].1;
+    if now >= *next {
+        *next = now.saturating_add(interval);
+        Due::Now(Run::Check)
+    } else {
+        Due::At(*next)
     }
 }
 
@@ -84,8 +119,7 @@ async fn drive(core: Arc<Core>, stop: Arc<Notify>) {
     // Dependencies whose last probe found no free trial slot wait for the
     // next wake-up instead of spinning.
     let mut stalled: Vec<Breaker> = Vec::new();
-    // When each closed breaker with a `probe_interval` is next checked.
-    let mut checks: Vec<(Breaker, Nanos)> = Vec::new();
+    let mut checks: Checks = Vec::new();
     loop {
         core.refresh_if_due();
         let topology = core.topology_full();
@@ -103,33 +137,16 @@ async fn drive(core: Arc<Core>, stop: Arc<Notify>) {
             if stalled.iter().any(busy) || running.values().any(busy) {
                 continue;
             }
-            if breaker.state() == BreakerState::Closed
-                && let Some(interval) = dependency.probe_interval
-            {
-                let slot = match checks.iter().position(|(b, _)| b.same_as(breaker)) {
-                    Some(i) => i,
-                    None => {
-                        checks.push((breaker.clone(), now.saturating_add(interval)));
-                        checks.len() - 1
-                    }
-                };
-                let next = checks[slot].1;
-                if now >= next {
-                    checks[slot].1 = now.saturating_add(interval);
-                    let (breaker, trial) = (breaker.clone(), breaker.clone());
-                    let handle = probes.spawn(async move { probe.check_closed(&trial).await });
-                    running.insert(handle.id(), breaker);
-                } else {
-                    wake_at = Some(wake_at.map_or(next, |w| w.min(next)));
-                }
-                continue;
-            }
-            match due(breaker, now) {
-                Due::Now => {
-                    let breaker = breaker.clone();
+            match due(breaker, dependency.probe_interval, &mut checks, now) {
+                Due::Now(run) => {
                     let trial = breaker.clone();
-                    let handle = probes.spawn(async move { probe.run_trials(&trial).await });
-                    running.insert(handle.id(), breaker);
+                    let handle = probes.spawn(async move {
+                        match run {
+                            Run::Trials => probe.run_trials(&trial).await,
+                            Run::Check => probe.check_closed(&trial).await,
+                        }
+                    });
+                    running.insert(handle.id(), breaker.clone());
                 }
                 Due::At(at) => wake_at = Some(wake_at.map_or(at, |w| w.min(at))),
                 Due::Never => {}

@@ -168,10 +168,12 @@ impl Core {
         read(control.controller.overridden(), &control.last_change)
     }
 
-    /// One request shed by a level gate.
+    /// One request shed by a level gate (a no-op without the `metrics` feature).
     #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
     pub(crate) fn record_level_shed(&self, min_level: Level) {
-        self.topology.load().telemetry.level_shed(min_level);
+        #[cfg(feature = "metrics")]
+        self.with_topology(|topology| topology.telemetry.level_shed(min_level));
     }
 
     /// Recomputes if a hold or an override is due: one load when nothing is pending.
