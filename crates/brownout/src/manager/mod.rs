@@ -328,12 +328,7 @@ impl DegradationManager {
     /// Every dependency's breaker, in name order.
     #[must_use]
     pub fn breakers(&self) -> Vec<Breaker> {
-        self.core
-            .topology()
-            .dependencies
-            .iter()
-            .map(|d| d.breaker.clone())
-            .collect()
+        self.core.topology().breakers.to_vec()
     }
 
     /// The soonest time any open breaker allows a trial (which may raise
@@ -341,12 +336,7 @@ impl DegradationManager {
     /// the level.
     #[must_use]
     pub fn retry_after(&self) -> Option<Duration> {
-        self.core
-            .topology()
-            .dependencies
-            .iter()
-            .filter_map(|d| d.breaker.retry_after())
-            .min()
+        features::earliest_trial(&self.core.topology().breakers)
     }
 
     /// Hands every breaker's per-call counts to the `metrics` recorder now

@@ -43,6 +43,8 @@ pub(crate) struct Topology {
     pub(crate) config: Config,
     /// In name order.
     pub(crate) dependencies: Vec<Dependency>,
+    /// The dependencies' breakers, in name order (shared with the features).
+    pub(crate) breakers: Arc<[Breaker]>,
     /// In name order.
     pub(crate) features: Vec<Arc<FeatureSlot>>,
     pub(crate) index: HashMap<Box<str>, usize, foldhash::fast::FixedState>,
@@ -194,6 +196,7 @@ impl Topology {
                 id: next_id(),
                 config,
                 dependencies,
+                breakers,
                 features,
                 index,
                 telemetry,
