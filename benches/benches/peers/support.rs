@@ -49,6 +49,14 @@ pub(crate) fn fail() -> Result<u64, Fail> {
 
 /// Polls `future` to completion with a no-op waker: no allocation, no
 /// runtime, the same minimal executor for every async peer.
+///
+/// Inlined into the measuring loop for every library, as an `.await` in an
+/// `async fn` puts the awaited future's poll inline in its caller. Left out
+/// of line (it is for the bare future, which LLVM inlines anyway, but not
+/// for the bigger ones), it measures how each library's output comes back
+/// from a call: a result wider than two registers returns through memory,
+/// and the caller's copy of it stalls on the pieces just written.
+#[inline(always)]
 pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let mut cx = Context::from_waker(Waker::noop());

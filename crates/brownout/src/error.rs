@@ -99,20 +99,20 @@ const STATE_SHIFT: u32 = 61;
 const RETRY_MAX: u64 = (1 << STATE_SHIFT) - 1;
 
 impl Rejected {
-    pub(crate) const fn new(
-        dependency: DependencyName,
-        state: BreakerState,
-        retry_nanos: u64,
-    ) -> Self {
+    /// A state and a retry time in one word, as a rejection keeps them.
+    pub(crate) const fn pack(state: BreakerState, retry_nanos: u64) -> u64 {
         let retry = if retry_nanos > RETRY_MAX {
             RETRY_MAX
         } else {
             retry_nanos
         };
-        Rejected {
-            dependency,
-            packed: ((state as u64) << STATE_SHIFT) | retry,
-        }
+        ((state as u64) << STATE_SHIFT) | retry
+    }
+
+    /// A rejection from a word made by [`pack`](Self::pack).
+    #[inline]
+    pub(crate) const fn from_packed(dependency: DependencyName, packed: u64) -> Self {
+        Rejected { dependency, packed }
     }
 
     /// The dependency whose breaker rejected the call.
@@ -272,16 +272,16 @@ mod tests {
         let e: Error<std::io::Error> = Error::Inner(std::io::Error::other("boom"));
         assert_eq!(e.to_string(), "boom");
         assert!(std::error::Error::source(&e).is_some());
-        let r = Rejected::new(
+        let r = Rejected::from_packed(
             DependencyName::new("openai"),
-            BreakerState::Open,
-            3_000_000_000,
+            Rejected::pack(BreakerState::Open, 3_000_000_000),
         );
         assert_eq!(r.retry_after(), Duration::from_secs(3));
         assert!(std::mem::size_of::<Rejected>() <= 32);
         assert!(std::mem::size_of::<TimedOut>() <= 32);
         for state in BreakerState::ALL {
-            let r = Rejected::new(DependencyName::new("x"), state, u64::MAX);
+            let r =
+                Rejected::from_packed(DependencyName::new("x"), Rejected::pack(state, u64::MAX));
             assert_eq!(
                 (r.state(), r.retry_after()),
                 (state, Duration::from_nanos(RETRY_MAX))

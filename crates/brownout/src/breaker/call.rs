@@ -45,8 +45,8 @@ pin_project! {
         Running {
             #[pin]
             call: Timed<Fut>,
-            permit: Option<Permit<'a>>,
-            classify: Option<C>,
+            permit: Permit<'a>,
+            classify: C,
         },
         /// Finished, or rejected on the first poll.
         Done,
@@ -147,20 +147,18 @@ where
                     let limit = shared.call_timeout();
                     this.state.set(State::Running {
                         call: Timed::new(f(), limit),
-                        permit: Some(permit),
-                        classify: Some(classify),
+                        permit,
+                        classify,
                     });
                 }
-                StateProj::Running {
-                    call,
-                    permit,
-                    classify,
-                } => {
+                StateProj::Running { call, .. } => {
                     let output = ready!(call.poll_call(cx));
-                    let (Some(permit), Some(classify)) = (permit.take(), classify.take()) else {
-                        return Poll::Pending; // taken once, as the state becomes `Done`
+                    let StateReplace::Running {
+                        permit, classify, ..
+                    } = this.state.as_mut().project_replace(State::Done)
+                    else {
+                        return Poll::Pending; // matched `Running` just above
                     };
-                    this.state.set(State::Done);
                     return Poll::Ready(match output {
                         Some(result) => permit.finish_call(classify, result),
                         None => Err(Error::Timeout(permit.timed_out())),

@@ -9,24 +9,26 @@ use crate::outcome::Outcome;
 
 /// The bookkeeping shared by both permit types: report once, or on drop
 /// report nothing (or a failure while unwinding from a panic).
+///
+/// A reported guard's ticket is [`Ticket::SPENT`]: a flag would add a byte
+/// and seven of padding to every permit and to every future that holds one.
 struct Guard<S: AsRef<Shared>> {
     shared: S,
     ticket: Ticket,
-    armed: bool,
 }
 
 impl<S: AsRef<Shared>> Guard<S> {
     #[inline]
     fn finish(&mut self, outcome: Outcome) {
-        self.armed = false;
-        self.shared.as_ref().record(self.ticket, outcome);
+        let ticket = std::mem::replace(&mut self.ticket, Ticket::SPENT);
+        self.shared.as_ref().record(ticket, outcome);
     }
 }
 
 impl<S: AsRef<Shared>> Drop for Guard<S> {
     #[inline]
     fn drop(&mut self) {
-        if self.armed {
+        if !self.ticket.is_spent() {
             self.shared.as_ref().abandon(self.ticket);
         }
     }
@@ -94,11 +96,7 @@ pub struct Permit<'a>(Guard<&'a Shared>);
 impl<'a> Permit<'a> {
     #[inline]
     pub(crate) fn new(shared: &'a Shared, ticket: Ticket) -> Self {
-        Permit(Guard {
-            shared,
-            ticket,
-            armed: true,
-        })
+        Permit(Guard { shared, ticket })
     }
 
     /// Records a finished call's outcome (a late one is a timeout) and
@@ -141,11 +139,7 @@ pub struct OwnedPermit(Guard<Arc<Shared>>);
 impl OwnedPermit {
     #[inline]
     pub(crate) fn new(shared: Arc<Shared>, ticket: Ticket) -> Self {
-        OwnedPermit(Guard {
-            shared,
-            ticket,
-            armed: true,
-        })
+        OwnedPermit(Guard { shared, ticket })
     }
 
     permit_methods!();

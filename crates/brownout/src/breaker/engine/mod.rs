@@ -38,6 +38,19 @@ pub(crate) struct Ticket {
 }
 
 impl Ticket {
+    /// The ticket of a permit whose outcome was reported: no admitted call
+    /// has it, since an admission's epoch never carries failure bits.
+    pub(crate) const SPENT: Ticket = Ticket {
+        epoch: u64::MAX,
+        started: Nanos::ZERO,
+    };
+
+    /// Whether this is [`Ticket::SPENT`].
+    #[inline]
+    pub(crate) const fn is_spent(self) -> bool {
+        self.epoch == u64::MAX
+    }
+
     fn state(self) -> BreakerState {
         Word::from_raw(self.epoch).state()
     }
