@@ -18,6 +18,9 @@ use criterion::Criterion;
 use tower::{Layer, Service, ServiceExt, service_fn};
 
 /// Polls `future` to completion with a no-op waker: no allocation, no runtime.
+/// Inlined into the measuring loop for every variant, as the peers bench's
+/// executor is (see `peers/support.rs` for why).
+#[inline(always)]
 fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let mut cx = Context::from_waker(Waker::noop());
@@ -52,6 +55,15 @@ pub(crate) fn benches(c: &mut Criterion) {
     let breaker = Breaker::new("bench", BreakerConfig::default()).expect("valid config");
     let mut svc = BreakerLayer::new(breaker.clone()).layer(bare());
     group.bench_function("breaker_layer_closed", |b| {
+        b.iter(|| black_box(request(&mut svc, black_box(1)).is_ok()));
+    });
+
+    // The same breaker held as `&'static`: no reference count per request.
+    let leaked = Breaker::new("bench_static", BreakerConfig::default())
+        .expect("valid config")
+        .leak();
+    let mut svc = BreakerLayer::from_static(leaked).layer(bare());
+    group.bench_function("breaker_layer_closed_static", |b| {
         b.iter(|| black_box(request(&mut svc, black_box(1)).is_ok()));
     });
 

@@ -82,6 +82,15 @@ fn a_closed_breaker_layer_allocates_nothing() {
     assert_eq!(info.count_total, 0, "{info:?}");
 }
 
+#[test]
+fn a_static_breaker_layer_allocates_nothing() {
+    let _serial = serial();
+    let (breaker, _clock) = breaker(u32::MAX >> 3);
+    let mut svc = BreakerLayer::from_static(breaker.leak()).layer(scripted());
+    let info = per_request(&mut svc, true);
+    assert_eq!(info.count_total, 0, "{info:?}");
+}
+
 /// A dependency with a `call_timeout`: the timer lives inside the response
 /// future (no box), with or without a runtime to arm it.
 #[test]

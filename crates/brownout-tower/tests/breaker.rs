@@ -331,6 +331,60 @@ async fn from_manager_moves_the_level() {
     assert_eq!(manager.level(), Level::Optimal);
 }
 
+/// A layer over a `&'static` breaker (no reference count per request)
+/// records, rejects, gives back a cancelled trial's slot and moves the
+/// manager's level exactly as the owned one does.
+#[tokio::test]
+async fn a_static_breaker_behaves_like_an_owned_one() {
+    let clock = brownout::clock::ManualClock::new();
+    let mut database = DependencyConfig::new(30.0);
+    database.breaker.failure_threshold = 1;
+    database.breaker.recovery_timeout = Duration::from_secs(10);
+    database.breaker.half_open_max_calls = 1;
+    let manager = DegradationManager::builder()
+        .clock(clock.clone())
+        .dependency("database", database)
+        .dependency("openai", DependencyConfig::new(70.0))
+        .build()
+        .unwrap();
+    let breaker = manager.breaker("database").unwrap().leak();
+    let (mut svc, mut handle) =
+        mock::spawn_layer::<u32, u32, _>(BreakerLayer::from_static(breaker));
+    handle.allow(10);
+
+    assert_ready_ok!(svc.poll_ready());
+    let fut = svc.call(0);
+    handle.next_request().await.unwrap().1.send_error("down");
+    assert_eq!(fut.await.unwrap_err().to_string(), "down");
+    assert_eq!(breaker.state(), BreakerState::Open);
+    assert_eq!(manager.level(), Level::Degraded);
+
+    // Open: a typed rejection, the mock untouched.
+    assert_ready_ok!(svc.poll_ready());
+    let err = svc.call(1).await.unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<CircuitOpen>().unwrap().dependency(),
+        "database"
+    );
+
+    // A cancelled trial gives its slot back; the next one closes the breaker.
+    clock.advance(Duration::from_secs(10));
+    assert_ready_ok!(svc.poll_ready());
+    let trial = svc.call(2);
+    let _pending = handle.next_request().await.unwrap();
+    assert_eq!(breaker.snapshot().trials_in_flight, 1);
+    drop(trial);
+    assert_eq!(breaker.snapshot().trials_in_flight, 0);
+    assert_ready_ok!(svc.poll_ready());
+    let fut = svc.call(3);
+    let (req, respond) = handle.next_request().await.unwrap();
+    assert_eq!(req, 3);
+    respond.send_response(3);
+    assert_eq!(fut.await.unwrap(), 3);
+    assert_eq!(breaker.state(), BreakerState::Closed);
+    assert_eq!(manager.level(), Level::Optimal);
+}
+
 /// The admitted path neither boxes nor needs an executor: one poll completes it.
 #[test]
 fn a_ready_inner_future_completes_in_one_poll() {

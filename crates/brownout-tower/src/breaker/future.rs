@@ -7,6 +7,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use brownout::{Outcome, OwnedPermit};
+
+use super::handle::CallPermit;
 use pin_project_lite::pin_project;
 
 use super::timer::{self, Sleep};
@@ -22,20 +24,20 @@ pin_project! {
     /// nothing and the permit's drop gives back its half-open trial slot.
     /// With a `call_timeout`, it also holds the timer that drops the inner
     /// call at the deadline and records a timeout.
-    pub struct ResponseFuture<F, C> {
+    pub struct ResponseFuture<F, C, P = OwnedPermit> {
         #[pin]
-        state: State<F, C>,
+        state: State<F, C, P>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<F, C> {
+    enum State<F, C, P> {
         Called {
             #[pin]
             future: F,
             // Unpinned guard: taken on completion; dropping it records nothing.
-            permit: Option<OwnedPermit>,
+            permit: Option<P>,
             classifier: C,
             // The dependency's call timeout, if it has one.
             limit: Option<Duration>,
@@ -52,14 +54,9 @@ pin_project! {
     }
 }
 
-impl<F, C> ResponseFuture<F, C> {
+impl<F, C, P> ResponseFuture<F, C, P> {
     #[inline]
-    pub(super) fn called(
-        future: F,
-        permit: OwnedPermit,
-        classifier: C,
-        limit: Option<Duration>,
-    ) -> Self {
+    pub(super) fn called(future: F, permit: P, classifier: C, limit: Option<Duration>) -> Self {
         ResponseFuture {
             state: State::Called {
                 future,
@@ -82,8 +79,8 @@ impl<F, C> ResponseFuture<F, C> {
 /// Records a finished call: a timeout if it answered after its deadline,
 /// otherwise as the classifier says.
 #[inline]
-fn finish<T, E, C>(
-    permit: Option<OwnedPermit>,
+fn finish<T, E, C, P: CallPermit>(
+    permit: Option<P>,
     classifier: &C,
     limit: Option<Duration>,
     result: Result<T, E>,
@@ -103,17 +100,18 @@ where
 
 /// Records a timeout and names it.
 #[cold]
-fn timed_out(permit: OwnedPermit, limit: Duration) -> CallTimedOut {
+fn timed_out<P: CallPermit>(permit: P, limit: Duration) -> CallTimedOut {
     let error = CallTimedOut::new(permit.dependency(), limit);
     permit.record(Outcome::Timeout);
     error
 }
 
-impl<F, C, T, E> Future for ResponseFuture<F, C>
+impl<F, C, P, T, E> Future for ResponseFuture<F, C, P>
 where
     F: Future<Output = Result<T, E>>,
     E: Into<BoxError>,
     C: Classify<T, E>,
+    P: CallPermit,
 {
     type Output = Result<T, BoxError>;
 
@@ -154,7 +152,7 @@ where
     }
 }
 
-impl<F, C> fmt::Debug for ResponseFuture<F, C> {
+impl<F, C, P> fmt::Debug for ResponseFuture<F, C, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
             State::Called { .. } => "Called",

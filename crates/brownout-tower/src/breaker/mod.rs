@@ -30,6 +30,14 @@
 //! an outer timeout), the permit's drop records nothing and gives back its
 //! half-open trial slot, so a cancelled trial never strands the breaker.
 //!
+//! A response future cannot borrow from its service, so by default its
+//! permit holds a clone of the breaker's reference count, taken and dropped
+//! once per request (two atomic read-modify-writes, most of the layer's
+//! cost). A breaker that lives as long as the process can be handed over as
+//! a `&'static Breaker` instead ([`BreakerLayer::from_static`], with
+//! [`Breaker::leak`]): its futures carry a plain reference and touch no
+//! reference count. Behaviour is otherwise the same (see [`BreakerHandle`]).
+//!
 //! # Call timeout
 //!
 //! A dependency whose [`BreakerConfig`](brownout::BreakerConfig) sets a
@@ -45,6 +53,7 @@
 //! futures of every other dependency stay small.
 
 pub mod future;
+mod handle;
 mod layer;
 mod timer;
 
@@ -54,6 +63,7 @@ use brownout::Breaker;
 use tower_service::Service;
 
 use self::future::ResponseFuture;
+pub use self::handle::{BreakerHandle, CallPermit};
 pub use self::layer::BreakerLayer;
 use crate::BoxError;
 use crate::classify::{Classify, DefaultClassifier};
@@ -62,11 +72,12 @@ use crate::error::CircuitOpen;
 /// Guards an inner service with one dependency's circuit breaker.
 ///
 /// Built by [`BreakerLayer`]. Clones share the breaker (and clone the inner
-/// service and the classifier).
+/// service and the classifier). `B` is how it holds the breaker: an owned
+/// [`Breaker`] (the default) or a `&'static Breaker` (see [`BreakerHandle`]).
 #[derive(Debug)]
-pub struct BreakerService<S, C = DefaultClassifier> {
+pub struct BreakerService<S, C = DefaultClassifier, B = Breaker> {
     inner: S,
-    breaker: Breaker,
+    breaker: B,
     classifier: C,
 }
 
@@ -77,9 +88,17 @@ impl<S> BreakerService<S> {
     }
 }
 
-impl<S, C> BreakerService<S, C> {
+impl<S> BreakerService<S, DefaultClassifier, &'static Breaker> {
+    /// Wraps `inner` with a breaker that lives as long as the process; its
+    /// response futures hold a plain reference to it (see [`BreakerHandle`]).
+    pub fn from_static(inner: S, breaker: &'static Breaker) -> Self {
+        BreakerService::with_classifier(inner, breaker, DefaultClassifier)
+    }
+}
+
+impl<S, C, B: BreakerHandle> BreakerService<S, C, B> {
     /// Wraps `inner` with `breaker`; `classifier` decides what counts as failure.
-    pub fn with_classifier(inner: S, breaker: Breaker, classifier: C) -> Self {
+    pub fn with_classifier(inner: S, breaker: B, classifier: C) -> Self {
         BreakerService {
             inner,
             breaker,
@@ -89,7 +108,7 @@ impl<S, C> BreakerService<S, C> {
 
     /// The breaker (a handle sharing its state).
     pub fn breaker(&self) -> &Breaker {
-        &self.breaker
+        self.breaker.breaker()
     }
 
     /// The classifier.
@@ -113,7 +132,7 @@ impl<S, C> BreakerService<S, C> {
     }
 }
 
-impl<S: Clone, C: Clone> Clone for BreakerService<S, C> {
+impl<S: Clone, C: Clone, B: BreakerHandle> Clone for BreakerService<S, C, B> {
     /// Clones share the breaker: a failure seen through one clone counts for all.
     fn clone(&self) -> Self {
         BreakerService::with_classifier(
@@ -124,7 +143,7 @@ impl<S: Clone, C: Clone> Clone for BreakerService<S, C> {
     }
 }
 
-impl<S, C> BreakerService<S, C> {
+impl<S, C, B: BreakerHandle> BreakerService<S, C, B> {
     /// The inner service failed to get ready: count it as a failed call,
     /// or, while the breaker refuses calls, answer its rejection.
     #[cold]
@@ -133,7 +152,7 @@ impl<S, C> BreakerService<S, C> {
         E: Into<BoxError>,
         C: Classify<T, E>,
     {
-        match self.breaker.try_acquire() {
+        match self.breaker.breaker().try_acquire() {
             Ok(permit) => {
                 let failed = Err(error);
                 permit.record(self.classifier.classify(&failed));
@@ -147,15 +166,16 @@ impl<S, C> BreakerService<S, C> {
     }
 }
 
-impl<S, C, Request> Service<Request> for BreakerService<S, C>
+impl<S, C, B, Request> Service<Request> for BreakerService<S, C, B>
 where
     S: Service<Request>,
     S::Error: Into<BoxError>,
     C: Classify<S::Response, S::Error> + Clone,
+    B: BreakerHandle,
 {
     type Response = S::Response;
     type Error = BoxError;
-    type Future = ResponseFuture<S::Future, C>;
+    type Future = ResponseFuture<S::Future, C, B::Permit>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -167,12 +187,12 @@ where
 
     #[inline]
     fn call(&mut self, request: Request) -> Self::Future {
-        match self.breaker.try_acquire_owned() {
+        match self.breaker.acquire() {
             Ok(permit) => ResponseFuture::called(
                 self.inner.call(request),
                 permit,
                 self.classifier.clone(),
-                self.breaker.call_timeout(),
+                self.breaker.breaker().call_timeout(),
             ),
             Err(rejected) => ResponseFuture::rejected(CircuitOpen::new(rejected)),
         }

@@ -165,6 +165,26 @@ impl Breaker {
         Ok(Permit::new(&self.shared, ticket))
     }
 
+    /// Keeps this handle for the rest of the process and returns a
+    /// `'static` reference to it, as [`Box::leak`] does. Permits taken
+    /// through it ([`try_acquire`](Self::try_acquire)) are `'static` plain
+    /// references: a future can carry one without touching the breaker's
+    /// reference count, as an [`OwnedPermit`] does. Meant for dependencies
+    /// that live as long as the process; each call leaks one small handle.
+    ///
+    /// ```
+    /// use brownout::{Breaker, BreakerConfig, Permit};
+    ///
+    /// let breaker: &'static Breaker = Breaker::new("database", BreakerConfig::default())?.leak();
+    /// let permit: Permit<'static> = breaker.try_acquire()?;
+    /// permit.success();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn leak(self) -> &'static Breaker {
+        Box::leak(Box::new(self))
+    }
+
     /// Like [`try_acquire`](Self::try_acquire), with a permit that owns a
     /// handle to the breaker (for `'static` futures).
     ///
