@@ -10,6 +10,7 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod axum_overhead;
 mod breaker;
 mod gate;
 mod reload;
@@ -23,6 +24,6 @@ fn breaker_benches(c: &mut criterion::Criterion) {
 criterion_group! {
     name = core;
     config = settings::config();
-    targets = breaker_benches, gate::benches, tower_overhead::benches, reload::benches
+    targets = breaker_benches, gate::benches, tower_overhead::benches, axum_overhead::benches, reload::benches
 }
 criterion_main!(core);
