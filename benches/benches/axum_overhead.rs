@@ -2,7 +2,10 @@
 //!
 //! - `service/*`: the middleware's service (brownout-axum's `GateLayer`)
 //!   over a bare axum-style service (`Request` in, `Response` out), next to
-//!   that bare service: what the middleware itself costs;
+//!   that bare service and to a do-nothing layer over it (`MapResponseLayer`
+//!   with the identity: what wrapping the service costs at all, since the
+//!   wrapper moves the response the inner future returned): what the
+//!   middleware itself costs;
 //! - `router/*`: one axum `Router` with the same trivial handler on four
 //!   routes: bare, behind a do-nothing `route_layer` (`MapRequestLayer`
 //!   with the identity: what any route layer costs in axum, which boxes and
@@ -29,7 +32,7 @@ use axum::routing::get;
 use brownout::DegradationManager;
 use brownout_axum::GateLayer;
 use criterion::{BatchSize, Criterion};
-use tower::util::MapRequestLayer;
+use tower::util::{MapRequestLayer, MapResponseLayer};
 use tower::{Layer, Service, service_fn};
 
 const CONFIG: &str = r#"
@@ -119,6 +122,8 @@ pub(crate) fn benches(c: &mut Criterion) {
     let mut svc = bare();
 
     group.bench_function("service/bare", |b| bench_path(b, &mut svc, "/"));
+    let mut svc = MapResponseLayer::new(|response: Response| response).layer(bare());
+    group.bench_function("service/identity_layer", |b| bench_path(b, &mut svc, "/"));
     let mut svc = GateLayer::feature(&manager, "on")
         .expect("configured above")
         .layer(bare());
