@@ -17,14 +17,12 @@
 //! same inlined no-op-waker executor as the tower group, and the response
 //! (headers and body) is dropped.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use axum::Router;
 use std::convert::Infallible;
 
+use crate::executor::block_on;
 use axum::body::Body;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
@@ -52,18 +50,6 @@ requires = ["upstream"]
 min_level = "MINIMAL"
 requires = ["down"]
 "#;
-
-/// As in `tower_overhead.rs`: inlined, no-op waker.
-#[inline(always)]
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
 
 async fn ok() -> &'static str {
     "ok\n"

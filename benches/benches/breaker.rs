@@ -1,6 +1,7 @@
-//! Breaker paths: closed-state success, open-state, forced-open and
-//! full-half-open rejections (one and two threads), two threads on one
-//! closed breaker; each next to the bare closure.
+//! Breaker paths: closed-state success (`call_sync`, the permit API and
+//! `call(..).await`), open-state rejection (sync and awaited), forced-open
+//! and full-half-open rejections (one and two threads), two threads on one
+//! closed breaker; each next to the bare closure or the bare awaited future.
 
 use std::hint::black_box;
 use std::sync::Barrier;
@@ -10,6 +11,8 @@ use std::time::Duration;
 use brownout::clock::MonotonicClock;
 use brownout::{Breaker, BreakerConfig, BreakerState};
 use criterion::Criterion;
+
+use crate::executor::block_on;
 
 fn work() -> Result<u64, &'static str> {
     Ok(black_box(42))
@@ -107,9 +110,19 @@ pub(crate) fn group(c: &mut Criterion, name: &str) {
         })
     });
 
+    g.bench_function("closed_success/bare_await", |b| {
+        b.iter(|| block_on(async { work() }))
+    });
+    g.bench_function("closed_success/call_await", |b| {
+        b.iter(|| block_on(closed.call(|| async { work() })))
+    });
+
     let open = open_breaker();
     g.bench_function("open_rejection/call_sync", |b| {
         b.iter(|| open.call_sync(work))
+    });
+    g.bench_function("open_rejection/call_await", |b| {
+        b.iter(|| block_on(open.call(|| async { work() })))
     });
 
     let forced = forced_open_breaker();

@@ -12,6 +12,7 @@ use criterion::{criterion_group, criterion_main};
 
 mod axum_overhead;
 mod breaker;
+mod executor;
 mod gate;
 mod reload;
 mod settings;
@@ -21,9 +22,13 @@ fn breaker_benches(c: &mut criterion::Criterion) {
     breaker::group(c, "breaker");
 }
 
+fn tower_benches(c: &mut criterion::Criterion) {
+    tower_overhead::group(c, "tower_overhead");
+}
+
 criterion_group! {
     name = core;
     config = settings::config();
-    targets = breaker_benches, gate::benches, tower_overhead::benches, axum_overhead::benches, reload::benches
+    targets = breaker_benches, gate::benches, tower_benches, axum_overhead::benches, reload::benches
 }
 criterion_main!(core);

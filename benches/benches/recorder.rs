@@ -15,7 +15,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 mod breaker;
+mod executor;
 mod settings;
+mod tower_overhead;
 
 fn install_recorder() -> PrometheusHandle {
     let recorder = PrometheusBuilder::new().build_recorder();
@@ -28,6 +30,7 @@ fn install_recorder() -> PrometheusHandle {
 fn benches(c: &mut Criterion) {
     let handle = install_recorder();
     breaker::group(c, "breaker_with_recorder");
+    tower_overhead::group(c, "tower_with_recorder");
     // The recorder really counted the closed breaker's successes; otherwise
     // these would be no-op figures.
     let counted = handle

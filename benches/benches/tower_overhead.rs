@@ -7,29 +7,13 @@
 //! the layer's cost next to the bare `service_fn`.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
+use crate::executor::block_on;
 use brownout::{Breaker, BreakerConfig, DegradationManager, FeatureConfig, Level};
 use brownout_tower::{BreakerLayer, GateLayer};
 use criterion::Criterion;
 use tower::{Layer, Service, ServiceExt, service_fn};
-
-/// Polls `future` to completion with a no-op waker: no allocation, no runtime.
-/// Inlined into the measuring loop for every variant, as the peers bench's
-/// executor is (see `peers/support.rs` for why).
-#[inline(always)]
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
 
 /// One request through `svc`, as a tower client sends it.
 fn request<S>(svc: &mut S, n: u64) -> Result<u64, S::Error>
@@ -43,9 +27,10 @@ fn bare() -> impl Service<u64, Response = u64, Error = Infallible> + Clone {
     service_fn(|n: u64| async move { Ok::<_, Infallible>(n) })
 }
 
-/// Registers the `tower_overhead` group.
-pub(crate) fn benches(c: &mut Criterion) {
-    let mut group = c.benchmark_group("tower_overhead");
+/// The tower paths under the group name `name`; breakers are built here, so
+/// they bind to whatever metrics recorder is installed by then.
+pub(crate) fn group(c: &mut Criterion, name: &str) {
+    let mut group = c.benchmark_group(name);
 
     let mut svc = bare();
     group.bench_function("bare_service_fn", |b| {
