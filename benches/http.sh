@@ -6,7 +6,9 @@
 #
 #   /gated           the trivial handler behind a feature gate (feature on)   vs /bare
 #   /shed            a gate whose feature is off: 503 problem+json            vs /bare
+#   /shed-static     the bytes /shed answers, from a static handler (no brownout work) vs /bare
 #   /client/breaker  an in-process tower client behind a BreakerLayer         vs /client/bare
+#   /full            /client/breaker behind a feature gate (both layers)      vs /client/bare
 #
 # A ratio of 1.00 means as fast as the bare route; the server and wrk share
 # the machine, so expect a few percent of noise between runs (ROUNDS > 1
@@ -14,10 +16,11 @@
 #
 #   benches/http.sh
 #
-# Environment: DURATION per wrk run in s (default 5), THREADS (wrk -t,
-# default 2), CONNECTIONS (wrk -c, default 32), ROUNDS (default 1), WARM_UP
-# in s per route before measuring (default 1, 0 for none), ADDR (default
-# 127.0.0.1:0, a free port), CARGO_TARGET_DIR.
+# Environment: ROUTES (space-separated, default all of the above), DURATION
+# per wrk run in s (default 5), THREADS (wrk -t, default 2), CONNECTIONS (wrk
+# -c, default 32), ROUNDS (default 1), WARM_UP in s per route before
+# measuring (default 1, 0 for none), ADDR (default 127.0.0.1:0, a free
+# port), CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,10 +31,10 @@ rounds="${ROUNDS:-1}"
 warm_up="${WARM_UP:-1}"
 addr="${ADDR:-127.0.0.1:0}"
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
-routes=(/bare /gated /shed /client/bare /client/breaker)
+read -r -a routes <<<"${ROUTES:-/bare /gated /shed /shed-static /client/bare /client/breaker /full}"
 
 case "${1:-}" in
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     "") ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
 esac
@@ -98,7 +101,7 @@ for round in $(seq 1 "$rounds"); do
     for path in "${routes[@]}"; do
         read -r rps p50 p99 non2xx errors < <(load "$path" "$duration")
         samples[$path]+="$rps $p50 $p99"$'\n'
-        if [[ "$path" == /shed ]]; then
+        if [[ "$path" == /shed || "$path" == /shed-static ]]; then
             [[ "$non2xx" != 0 ]] || echo "warning: /shed answered 2xx (round $round)" >&2
         elif [[ "$non2xx" != 0 ]]; then
             echo "warning: $path answered $non2xx non-2xx (round $round)" >&2
@@ -120,7 +123,7 @@ for path in "${routes[@]}"; do
     p99[$path]="$(median "${samples[$path]}" 3)"
 done
 
-declare -A bare=([/gated]=/bare [/shed]=/bare [/client/breaker]=/client/bare)
+declare -A bare=([/gated]=/bare [/shed]=/bare [/shed-static]=/bare [/client/breaker]=/client/bare [/full]=/client/bare)
 echo
 printf '%-16s %12s %9s %9s   %s\n' route requests/s "p50 µs" "p99 µs" "vs bare (requests/s ratio)"
 for path in "${routes[@]}"; do

@@ -7,8 +7,10 @@
 //! | `/bare`           | a trivial handler (`ok`)                                       |
 //! | `/gated`          | the same handler behind a feature gate whose feature is on     |
 //! | `/shed`           | the same handler behind a gate whose feature is off: `503` problem+json naming the open dependency, `Retry-After` |
+//! | `/shed-static`    | no brownout: a handler answering the bytes `/shed` answers (status, headers, body), copied at startup |
 //! | `/client/bare`    | a handler that calls an in-process tower client                |
 //! | `/client/breaker` | the same client behind a `BreakerLayer` (closed)               |
+//! | `/full`           | `/client/breaker` behind a gate whose feature is on: both brownout layers |
 //!
 //! The feature behind `/shed` requires the dependency `down`, whose breaker
 //! is opened at startup with a one-hour recovery timeout: its retry time
@@ -27,7 +29,8 @@
 use std::convert::Infallible;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use brownout::DegradationManager;
@@ -84,10 +87,25 @@ fn refused(err: BoxError) -> Response {
     }
 }
 
-fn app(manager: &DegradationManager) -> Result<Router, Box<dyn std::error::Error>> {
+/// The answer `/shed` gives now, as a static handler would give it: the
+/// cost of the same bytes on the wire with no brownout work.
+async fn shed_copy(
+    router: &Router,
+) -> Result<(StatusCode, HeaderMap, Bytes), Box<dyn std::error::Error>> {
+    use tower::ServiceExt as _;
+    let request = axum::http::Request::get("/shed").body(axum::body::Body::empty())?;
+    let response = router.clone().oneshot(request).await?;
+    let (parts, body) = response.into_parts();
+    let mut headers = parts.headers;
+    headers.remove(axum::http::header::CONTENT_LENGTH);
+    let body = axum::body::to_bytes(body, usize::MAX).await?;
+    Ok((parts.status, headers, body))
+}
+
+async fn app(manager: &DegradationManager) -> Result<Router, Box<dyn std::error::Error>> {
     let client = service_fn(|n: u64| async move { Ok::<_, Infallible>(n + 1) });
     let breaker = BreakerLayer::from_manager(manager, "upstream")?;
-    Ok(Router::new()
+    let router = Router::new()
         .route("/bare", get(ok))
         .route(
             "/gated",
@@ -101,7 +119,20 @@ fn app(manager: &DegradationManager) -> Result<Router, Box<dyn std::error::Error
         .route(
             "/client/breaker",
             calls(tower::Layer::layer(&breaker, client)),
-        ))
+        )
+        .route(
+            "/full",
+            calls(tower::Layer::layer(&breaker, client))
+                .route_layer(GateLayer::feature(manager, "on")?),
+        );
+    let (status, headers, body) = shed_copy(&router).await?;
+    Ok(router.route(
+        "/shed-static",
+        get(move || {
+            let answer = (status, headers.clone(), body.clone());
+            async move { answer }
+        }),
+    ))
 }
 
 #[tokio::main]
@@ -119,7 +150,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "127.0.0.1:0".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app(&manager)?)
+    axum::serve(listener, app(&manager).await?)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
