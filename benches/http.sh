@@ -34,7 +34,7 @@ target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 read -r -a routes <<<"${ROUTES:-/bare /gated /shed /shed-static /client/bare /client/breaker /full}"
 
 case "${1:-}" in
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     "") ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
 esac
