@@ -320,6 +320,14 @@ pub enum ReloadError {
         #[source]
         source: std::io::Error,
     },
+    /// The file is empty (or only whitespace): most likely a save caught
+    /// half-way, between truncating the file and writing it. Applying it
+    /// would remove every dependency and feature, so it is refused.
+    #[error("{}: the file is empty; the configuration in force stays", path.display())]
+    Empty {
+        /// The file.
+        path: std::path::PathBuf,
+    },
     /// The file is not a valid configuration.
     #[error("{}: {source}", path.display())]
     Invalid {

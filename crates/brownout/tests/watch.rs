@@ -54,11 +54,16 @@ fn a_save_applies_and_a_bad_edit_keeps_the_last_good_config() {
 
     write(&path, &toml(20));
     wait_for("the edit to apply", || weight(&m) == 20.0);
-    assert_eq!(watcher.status().applied, 1);
+    assert_eq!(watcher.status().applied, 1, "{:?}", watcher.status());
 
     write(&path, "[dependencies.db]\nweight = -3\n");
+    // Waits for this edit's error: a save seen half-way (the file still
+    // empty) is refused too, with its own error.
     wait_for("the bad edit to be refused", || {
-        watcher.status().rejected >= 1
+        watcher
+            .status()
+            .last_error
+            .is_some_and(|e| e.ends_with("dependencies.db.weight: must be > 0"))
     });
     assert_eq!(weight(&m), 20.0, "the last good config stays");
     let status = watcher.status();
@@ -88,6 +93,28 @@ fn a_replacing_save_is_seen() {
     write(&staged, &toml(40));
     std::fs::rename(&staged, &path).unwrap();
     wait_for("the replaced file to apply", || weight(&m) == 40.0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_empty_file_is_refused() {
+    let dir = temp_dir("empty");
+    let path = dir.join("brownout.toml");
+    write(&path, &toml(10));
+    let m = DegradationManager::from_toml_str(&toml(10)).unwrap();
+    let watcher = m.watch_config(&path).unwrap();
+    write(&path, " \n");
+    let err = watcher.reload_now().unwrap_err();
+    assert!(matches!(err, ReloadError::Empty { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("the file is empty; the configuration in force stays")
+    );
+    assert_eq!(weight(&m), 10.0);
+    assert!(matches!(
+        m.reload_file(&path),
+        Err(ReloadError::Empty { .. })
+    ));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

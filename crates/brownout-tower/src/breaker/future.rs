@@ -51,6 +51,8 @@ pin_project! {
         TimedOut {
             error: CallTimedOut,
         },
+        // Answered: the inner call and the (spent) permit were dropped in place.
+        Done,
     }
 }
 
@@ -77,10 +79,11 @@ impl<F, C, P> ResponseFuture<F, C, P> {
 }
 
 /// Records a finished call: a timeout if it answered after its deadline,
-/// otherwise as the classifier says.
+/// otherwise as the classifier says. The permit is reported where it lies
+/// (moving it out would copy it for nothing) and dropped with the future.
 #[inline]
 fn finish<T, E, C, P: CallPermit>(
-    permit: Option<P>,
+    permit: &mut Option<P>,
     classifier: &C,
     limit: Option<Duration>,
     result: Result<T, E>,
@@ -89,11 +92,14 @@ where
     E: Into<BoxError>,
     C: Classify<T, E>,
 {
-    if let Some(permit) = permit {
-        match limit {
-            Some(limit) if permit.overran() => return Err(Box::new(timed_out(permit, limit))),
-            _ => permit.record(classifier.classify(&result)),
+    match (limit, permit.as_mut()) {
+        (Some(limit), Some(held)) if held.overran() => {
+            if let Some(permit) = permit.take() {
+                return Err(Box::new(timed_out(permit, limit)));
+            }
         }
+        (_, Some(held)) => held.record_in_place(classifier.classify(&result)),
+        (_, None) => {}
     }
     result.map_err(Into::into)
 }
@@ -127,7 +133,9 @@ where
                 timer,
             } => {
                 if let Poll::Ready(result) = future.poll(cx) {
-                    return Poll::Ready(finish(permit.take(), classifier, *limit, result));
+                    let answer = finish(permit, classifier, *limit, result);
+                    state.set(State::Done);
+                    return Poll::Ready(answer);
                 }
                 let fired = timer
                     .as_mut()
@@ -139,6 +147,7 @@ where
             }
             StateProj::Rejected { error } => return Poll::Ready(Err(Box::new(error.clone()))),
             StateProj::TimedOut { error } => return Poll::Ready(Err(Box::new(error.clone()))),
+            StateProj::Done => return Poll::Pending,
         };
         // No permit left: the call already completed (polled after completion).
         let Some(permit) = permit else {
@@ -158,6 +167,7 @@ impl<F, C, P> fmt::Debug for ResponseFuture<F, C, P> {
             State::Called { .. } => "Called",
             State::Rejected { .. } => "Rejected",
             State::TimedOut { .. } => "TimedOut",
+            State::Done => "Done",
         };
         f.debug_struct("ResponseFuture")
             .field("state", &state)

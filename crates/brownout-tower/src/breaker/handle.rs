@@ -75,6 +75,9 @@ pub trait CallPermit: sealed::Sealed + Send + 'static {
     /// Records the call's outcome.
     fn record(self, outcome: Outcome);
 
+    /// Records the call's outcome, keeping the permit (spent) in place.
+    fn record_in_place(&mut self, outcome: Outcome);
+
     /// Whether the call has outlived the breaker's `call_timeout`.
     fn overran(&self) -> bool;
 
@@ -86,6 +89,11 @@ impl CallPermit for OwnedPermit {
     #[inline]
     fn record(self, outcome: Outcome) {
         OwnedPermit::record(self, outcome);
+    }
+
+    #[inline]
+    fn record_in_place(&mut self, outcome: Outcome) {
+        OwnedPermit::record_in_place(self, outcome);
     }
 
     #[inline]
@@ -102,6 +110,11 @@ impl CallPermit for Permit<'static> {
     #[inline]
     fn record(self, outcome: Outcome) {
         Permit::record(self, outcome);
+    }
+
+    #[inline]
+    fn record_in_place(&mut self, outcome: Outcome) {
+        Permit::record_in_place(self, outcome);
     }
 
     #[inline]

@@ -5,6 +5,7 @@ mod call;
 mod engine;
 mod permit;
 mod snapshot;
+mod spare;
 mod trip;
 mod window;
 
@@ -193,7 +194,7 @@ impl Breaker {
     #[inline]
     pub fn try_acquire_owned(&self) -> Result<OwnedPermit, Rejected> {
         let ticket = self.shared.acquire()?;
-        Ok(OwnedPermit::new(Arc::clone(&self.shared), ticket))
+        Ok(OwnedPermit::new(&self.shared, ticket))
     }
 
     /// Runs `f` if permitted and records its result (`Err` is a failure).

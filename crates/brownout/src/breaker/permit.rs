@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::engine::{Shared, Ticket};
+use super::spare::Handle;
 use crate::error::{Error, TimedOut};
 use crate::outcome::Outcome;
 
@@ -65,6 +66,17 @@ macro_rules! permit_methods {
         #[inline]
         pub fn record(mut self, outcome: Outcome) {
             self.0.finish(outcome);
+        }
+
+        /// Records a classified outcome and keeps the permit, spent: later
+        /// reports and the drop record nothing. For a future that holds its
+        /// permit in place until it is dropped, rather than moving it out
+        /// to report.
+        #[inline]
+        pub fn record_in_place(&mut self, outcome: Outcome) {
+            if !self.0.ticket.is_spent() {
+                self.0.finish(outcome);
+            }
         }
 
         /// The dependency this permit is for.
@@ -133,13 +145,22 @@ impl<'a> Permit<'a> {
 }
 
 /// A [`Permit`] that owns a handle to its breaker, for futures that must be `'static`.
+///
+/// Released, its handle stays with the thread as a spare, and the next
+/// owned permit for the same breaker taken on that thread reuses it: a
+/// thread that keeps calling the same few breakers updates no reference
+/// count per call. A thread keeps spares for at most four breakers, which
+/// stay allocated until the thread moves on to others or exits.
 #[must_use = "report the call's outcome; dropping the permit records nothing"]
-pub struct OwnedPermit(Guard<Arc<Shared>>);
+pub struct OwnedPermit(Guard<Handle>);
 
 impl OwnedPermit {
     #[inline]
-    pub(crate) fn new(shared: Arc<Shared>, ticket: Ticket) -> Self {
-        OwnedPermit(Guard { shared, ticket })
+    pub(crate) fn new(shared: &Arc<Shared>, ticket: Ticket) -> Self {
+        OwnedPermit(Guard {
+            shared: Handle::new(shared),
+            ticket,
+        })
     }
 
     permit_methods!();

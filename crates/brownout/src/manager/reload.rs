@@ -94,6 +94,8 @@ impl DegradationManager {
     ///
     /// # Errors
     /// [`ReloadError::Read`] when the file cannot be read,
+    /// [`ReloadError::Empty`] when it is empty (a save caught half-way:
+    /// applying it would remove every dependency and feature),
     /// [`ReloadError::Invalid`] naming the first invalid field.
     pub fn reload_file(&self, path: impl AsRef<Path>) -> Result<(), ReloadError> {
         let path = path.as_ref();
@@ -101,6 +103,11 @@ impl DegradationManager {
             path: path.to_owned(),
             source,
         })?;
+        if source.trim().is_empty() {
+            return Err(ReloadError::Empty {
+                path: path.to_owned(),
+            });
+        }
         let invalid = |source| ReloadError::Invalid {
             path: path.to_owned(),
             source,
