@@ -4,12 +4,16 @@
 //! A tower response future cannot borrow from its service, so the permit
 //! it holds must reach the breaker on its own:
 //!
-//! - an owned [`Breaker`] hands out an [`OwnedPermit`], which clones the
-//!   breaker's reference count per request and drops it when the future
-//!   completes (two atomic read-modify-writes per request);
+//! - an owned [`Breaker`] hands out an [`OwnedPermit`], which owns a handle
+//!   to the breaker. A released permit leaves its handle with its thread,
+//!   and the next one for the same breaker on that thread takes it back, so
+//!   a thread calling the same few dependencies updates no reference count
+//!   per request (one that moves between more breakers, or a request that
+//!   completes on another thread than it started, clones and drops one);
 //! - a `&'static Breaker` hands out a [`Permit<'static>`], a plain
-//!   reference: no reference count is touched. For dependencies that live
-//!   as long as the process (most do), get one with [`Breaker::leak`].
+//!   reference: nothing to clone, whatever the threads do. For dependencies
+//!   that live as long as the process (most do), get one with
+//!   [`Breaker::leak`].
 
 use brownout::{Breaker, Outcome, OwnedPermit, Permit, Rejected};
 

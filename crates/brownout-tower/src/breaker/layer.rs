@@ -11,9 +11,9 @@ use crate::classify::DefaultClassifier;
 /// [the module docs](super#call-timeout)).
 ///
 /// `B` is how the layer holds the breaker: an owned [`Breaker`] (the
-/// default; each request clones and drops its reference count) or a
-/// `&'static Breaker` from [`from_static`](BreakerLayer::from_static) (no
-/// reference count per request).
+/// default; each request's permit owns a handle to it, reused per thread)
+/// or a `&'static Breaker` from [`from_static`](BreakerLayer::from_static)
+/// (a plain reference).
 #[derive(Debug, Clone)]
 pub struct BreakerLayer<C = DefaultClassifier, B = Breaker> {
     breaker: B,
@@ -45,9 +45,9 @@ impl BreakerLayer {
 
 impl BreakerLayer<DefaultClassifier, &'static Breaker> {
     /// A layer over a breaker that lives as long as the process: its
-    /// response futures hold a plain reference to it instead of a clone of
-    /// its reference count, which saves two atomic read-modify-writes per
-    /// request. [`Breaker::leak`] gives such a reference:
+    /// response futures hold a plain reference to it instead of an owned
+    /// handle, so no request ever updates its reference count, whichever
+    /// thread it finishes on. [`Breaker::leak`] gives such a reference:
     ///
     /// ```
     /// use brownout::DegradationManager;

@@ -31,12 +31,13 @@
 //! half-open trial slot, so a cancelled trial never strands the breaker.
 //!
 //! A response future cannot borrow from its service, so by default its
-//! permit holds a clone of the breaker's reference count, taken and dropped
-//! once per request (two atomic read-modify-writes, most of the layer's
-//! cost). A breaker that lives as long as the process can be handed over as
-//! a `&'static Breaker` instead ([`BreakerLayer::from_static`], with
-//! [`Breaker::leak`]): its futures carry a plain reference and touch no
-//! reference count. Behaviour is otherwise the same (see [`BreakerHandle`]).
+//! permit owns a handle to the breaker. Released, the handle stays with the
+//! thread for the next request to the same breaker, so steady traffic
+//! updates no reference count. A breaker that lives as long as the process
+//! can be handed over as a `&'static Breaker` instead
+//! ([`BreakerLayer::from_static`], with [`Breaker::leak`]): its futures
+//! carry a plain reference, whichever thread they finish on. Behaviour is
+//! otherwise the same (see [`BreakerHandle`]).
 //!
 //! # Call timeout
 //!

@@ -169,9 +169,10 @@ impl Breaker {
     /// Keeps this handle for the rest of the process and returns a
     /// `'static` reference to it, as [`Box::leak`] does. Permits taken
     /// through it ([`try_acquire`](Self::try_acquire)) are `'static` plain
-    /// references: a future can carry one without touching the breaker's
-    /// reference count, as an [`OwnedPermit`] does. Meant for dependencies
-    /// that live as long as the process; each call leaks one small handle.
+    /// references: a future can carry one without an owned handle to the
+    /// breaker (an [`OwnedPermit`] reuses its thread's spare handle when
+    /// there is one, and otherwise clones one). Meant for dependencies that
+    /// live as long as the process; each call leaks one small handle.
     ///
     /// ```
     /// use brownout::{Breaker, BreakerConfig, Permit};
