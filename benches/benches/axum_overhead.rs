@@ -33,23 +33,8 @@ use criterion::{BatchSize, Criterion};
 use tower::util::{MapRequestLayer, MapResponseLayer};
 use tower::{Layer, Service, service_fn};
 
-const CONFIG: &str = r#"
-[dependencies.upstream]
-weight = 99
-
-[dependencies.down]
-weight = 1
-failure_threshold = 1
-recovery_timeout = "1h"
-
-[features.on]
-min_level = "MINIMAL"
-requires = ["upstream"]
-
-[features.off]
-min_level = "MINIMAL"
-requires = ["down"]
-"#;
+/// The `http_bench` example's configuration: the same two features.
+const CONFIG: &str = include_str!("../../examples/examples/http_bench.toml");
 
 async fn ok() -> &'static str {
     "ok\n"

@@ -1,10 +1,13 @@
-//! The executor every async bench of the `main` and `recorder` binaries
-//! uses: polls a future to completion with a no-op waker, no allocation, no
-//! runtime.
+//! The executor every async bench uses (the `main`, `recorder` and `peers`
+//! binaries, every library alike): polls a future to completion with a
+//! no-op waker, no allocation, no runtime.
 //!
-//! Inlined into the measuring loop for every variant, as an `.await` in an
-//! `async fn` puts the awaited future's poll inline in its caller (the
-//! peers bench's executor is the same, see `peers/support.rs`).
+//! Inlined into the measuring loop, as an `.await` in an `async fn` puts the
+//! awaited future's poll inline in its caller. Left out of line (LLVM
+//! inlines it for a tiny bare future, but not for bigger ones), it would
+//! measure how each library's output comes back from a call: a result wider
+//! than two registers returns through memory, and the caller's copy of it
+//! stalls on the pieces just written.
 
 use std::future::Future;
 use std::pin::pin;

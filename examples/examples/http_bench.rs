@@ -38,23 +38,9 @@ use brownout_axum::{GateLayer, Unavailable};
 use brownout_tower::{BoxError, BreakerLayer};
 use tower::{Service, ServiceExt, service_fn};
 
-const CONFIG: &str = r#"
-[dependencies.upstream]
-weight = 99
-
-[dependencies.down]
-weight = 1
-failure_threshold = 1
-recovery_timeout = "1h"
-
-[features.on]
-min_level = "MINIMAL"
-requires = ["upstream"]
-
-[features.off]
-min_level = "MINIMAL"
-requires = ["down"]
-"#;
+/// `upstream` stays closed, `down` is opened at startup (shared with the
+/// `axum_overhead` bench group).
+const CONFIG: &str = include_str!("http_bench.toml");
 
 /// The trivial handler every route shares.
 async fn ok() -> &'static str {

@@ -23,6 +23,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 /// Defaults for a direct `cargo bench`; `peers.sh` shortens them from the
 /// command line (`--warm-up-time`, `--measurement-time`).
+#[path = "../executor.rs"]
+mod executor;
 #[path = "../settings.rs"]
 mod settings;
 mod support;

@@ -1,18 +1,18 @@
-//! What every peer module shares: the protected operation, the minimal
-//! executor, the two-thread driver and the tower request.
+//! What every peer module shares: the protected operation, the two-thread
+//! driver and the tower request (the executor is the benches' one,
+//! `executor.rs`).
 
 use std::fmt;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
 use criterion::Bencher;
 use tower::{Service, ServiceExt};
+
+pub(crate) use crate::executor::block_on;
 
 /// Recovery (open) timeout for every peer: long enough that the open path
 /// stays open for the whole run.
@@ -45,27 +45,6 @@ pub(crate) fn work() -> Result<u64, Fail> {
 #[inline]
 pub(crate) fn fail() -> Result<u64, Fail> {
     Err(black_box(Fail))
-}
-
-/// Polls `future` to completion with a no-op waker: no allocation, no
-/// runtime, the same minimal executor for every async peer.
-///
-/// Inlined into the measuring loop for every library, as an `.await` in an
-/// `async fn` puts the awaited future's poll inline in its caller. Left out
-/// of line (it is for the bare future, which LLVM inlines anyway, but not
-/// for the bigger ones), it measures how each library's output comes back
-/// from a call: a result wider than two registers returns through memory,
-/// and the caller's copy of it stalls on the pieces just written.
-#[inline(always)]
-pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::hint::spin_loop();
-    }
 }
 
 /// One request through a tower service, as a tower client sends it:

@@ -7,10 +7,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use brownout::{Outcome, OwnedPermit};
-
-use super::handle::CallPermit;
 use pin_project_lite::pin_project;
 
+use super::handle::CallPermit;
 use super::timer::{self, Sleep};
 use crate::BoxError;
 use crate::classify::Classify;
@@ -36,7 +35,8 @@ pin_project! {
         Called {
             #[pin]
             future: F,
-            // Unpinned guard: taken on completion; dropping it records nothing.
+            // Unpinned guard: reported in place on completion (taken out only
+            // to record a timeout); dropping it unreported records nothing.
             permit: Option<P>,
             classifier: C,
             // The dependency's call timeout, if it has one.
@@ -149,7 +149,8 @@ where
             StateProj::TimedOut { error } => return Poll::Ready(Err(Box::new(error.clone()))),
             StateProj::Done => return Poll::Pending,
         };
-        // No permit left: the call already completed (polled after completion).
+        // The permit is taken only here and for a late answer, both of
+        // which leave this state: never missing in practice.
         let Some(permit) = permit else {
             return Poll::Pending;
         };

@@ -48,7 +48,7 @@ impl Ticket {
     /// Whether this is [`Ticket::SPENT`].
     #[inline]
     pub(crate) const fn is_spent(self) -> bool {
-        self.epoch == u64::MAX
+        self.epoch == Self::SPENT.epoch
     }
 
     fn state(self) -> BreakerState {
